@@ -1,0 +1,42 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppContext } from '../../context.ts';
+import { PipesError } from '../../errors.ts';
+import { digestApiKey, parseApiKey } from '../../lib/api-key-format.ts';
+import { findActiveKeyByDigest, touchApiKey } from '../../store/api-keys.ts';
+import type { ApiEnv } from '../env.ts';
+
+/**
+ * One message for every failure (missing, malformed, unknown, revoked key), so the answer reveals nothing about
+ * which keys exist. It still says what to check.
+ */
+export const INVALID_API_KEY_MESSAGE =
+  'Invalid API key. Send `Authorization: Bearer sk_…` with a key created for this environment ' +
+  '(sandbox keys start with sk_test_, production keys with sk_live_; create one with `pipes keys create --env <name>`). ' +
+  'A revoked key no longer works.';
+
+export const unauthorized = () => new PipesError('unauthorized', INVALID_API_KEY_MESSAGE, { status: 401 });
+
+/** How often `last_used_at` is written for one key: often enough to be useful, rarely enough to cost nothing. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function authenticateApiKey(ctx: AppContext): MiddlewareHandler<ApiEnv> {
+  const lastTouched = new Map<string, number>();
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    const key = match?.[1];
+    // The checksum rejects garbage before any database read.
+    if (!key || !parseApiKey(key)) throw unauthorized();
+    const found = await findActiveKeyByDigest(ctx.store.db, digestApiKey(key));
+    if (!found) throw unauthorized();
+    c.set('auth', found);
+    const now = ctx.clock.now();
+    if ((lastTouched.get(found.keyId) ?? 0) + TOUCH_INTERVAL_MS < now) {
+      lastTouched.set(found.keyId, now);
+      touchApiKey(ctx.store.db, found.keyId, now).catch((error) =>
+        ctx.log.warn({ err: error }, 'could not record API key use'),
+      );
+    }
+    await next();
+  };
+}

@@ -1,0 +1,21 @@
+import type { Writable } from 'node:stream';
+
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  stdout: Writable;
+  stderr: Writable;
+  cwd?: string;
+}
+
+/** A command-line mistake: printed with the command's help hint, exit code 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly helpCommand: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const print = (io: CliIo, text: string) => io.stdout.write(`${text}\n`);

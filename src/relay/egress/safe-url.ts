@@ -1,0 +1,149 @@
+import { PipesError } from '../../errors.ts';
+
+/**
+ * Builds the provider URL for a relayed call from the provider's configured base URL and the caller's path (R-X1, P1,
+ * P2). The caller only ever supplies a path and a query: the origin comes from configuration, and the result must stay
+ * under the base path.
+ *
+ * The path is checked on its raw text and on every percent-decoded layer (`%252e` → `%2e` → `.`), because the provider
+ * or a proxy in front of it may decode again before routing. Rules, per layer:
+ * - no dot segments (`.`, `..`, `..;x` which Tomcat treats as `..`, `.. ` which Windows trims to `..`);
+ * - no empty interior segments (`//host`, `a//b`);
+ * - no backslashes, control characters, NUL, CR or LF.
+ * On the raw text additionally: only RFC 3986 path characters, no scheme (`http:`), no `@` in the first segment
+ * (authority position), no `#`.
+ */
+function invalidPath(problem: string): PipesError {
+  return new PipesError('invalid_relay_path', `Invalid relay path: ${problem}.`, { status: 400 });
+}
+
+/** RFC 3986 `pchar` plus `/`; everything else must be percent-encoded by the caller. */
+const RAW_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNSAFE_QUERY = /[\u0000-\u0020\u007f#]/;
+/** How many nested encodings we look through; anything still changing after that is refused. */
+const MAX_DECODE_LAYERS = 4;
+
+/** Decodes `%XX` byte-wise into Latin-1 characters: never throws, and keeps every byte visible to the checks. */
+function percentDecodeBytes(text: string): string {
+  return text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
+}
+
+function checkLayer(layer: string): void {
+  if (CONTROL.test(layer)) throw invalidPath('control characters are not allowed');
+  if (layer.includes('\\')) throw invalidPath('backslashes are not allowed');
+  const segments = layer.split('/');
+  // segments[0] is the empty string before the leading slash; the last one may be empty (trailing slash).
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment === '' && i < segments.length - 1) throw invalidPath('empty path segments are not allowed');
+    const bare = segment.split(';')[0]!.trim();
+    if (bare !== '' && /^\.+$/.test(bare)) throw invalidPath('dot segments are not allowed');
+  }
+}
+
+function checkPath(path: string): void {
+  if (!RAW_PATH.test(path)) throw invalidPath('it contains characters that must be percent-encoded');
+  if (BAD_PERCENT.test(path)) throw invalidPath('it contains a malformed percent-encoding');
+  let layer = path;
+  for (let depth = 0; ; depth++) {
+    checkLayer(layer);
+    if ((layer.split('/')[1] ?? '').includes('@'))
+      throw invalidPath('"@" is not allowed in the first path segment');
+    const next = percentDecodeBytes(layer);
+    if (next === layer) return;
+    if (depth === MAX_DECODE_LAYERS) throw invalidPath('too many layers of percent-encoding');
+    layer = next;
+  }
+}
+
+function normaliseQuery(query: string | undefined): string {
+  if (query === undefined || query === '' || query === '?') return '';
+  const body = query.startsWith('?') ? query.slice(1) : query;
+  if (UNSAFE_QUERY.test(body)) throw invalidPath('the query contains whitespace, control characters or "#"');
+  if (BAD_PERCENT.test(body)) throw invalidPath('the query contains a malformed percent-encoding');
+  return `?${body}`;
+}
+
+/**
+ * Joins a caller path (and query) onto a provider base URL. Throws `invalid_relay_path` (400) unless the result has
+ * the base's origin and lies under its path. A `?` in `callerPath` starts the query when `query` is not given.
+ */
+export function joinProviderUrl(baseUrl: string, callerPath: string, query?: string): URL {
+  const base = new URL(baseUrl);
+  if (
+    (base.protocol !== 'https:' && base.protocol !== 'http:') ||
+    base.username !== '' ||
+    base.password !== ''
+  ) {
+    throw new PipesError('invalid_provider_base_url', 'The provider base URL is not a plain http(s) URL.', {
+      status: 500,
+    });
+  }
+  const basePath = base.pathname.replace(/\/+$/, '');
+
+  let path = callerPath;
+  let rawQuery = query;
+  const questionMark = path.indexOf('?');
+  if (questionMark !== -1) {
+    if (query !== undefined) throw invalidPath('the query must be given once');
+    rawQuery = path.slice(questionMark + 1);
+    path = path.slice(0, questionMark);
+  }
+  if (path.includes('#')) throw invalidPath('fragments are not allowed');
+  if (SCHEME.test(path)) throw invalidPath('absolute URLs are not allowed');
+  if (!path.startsWith('/')) path = `/${path}`;
+  checkPath(path);
+  const search = normaliseQuery(rawQuery);
+
+  const result = new URL(`${base.origin}${basePath}${path}${search}`);
+  // Defence in depth: the checks above should make these impossible; verify the parsed result anyway.
+  const expectedPath = `${basePath}${path}`;
+  if (
+    result.origin !== base.origin ||
+    result.username !== '' ||
+    result.password !== '' ||
+    result.pathname !== expectedPath ||
+    !(result.pathname === basePath || result.pathname.startsWith(`${basePath}/`))
+  ) {
+    throw invalidPath('it leaves the provider base URL');
+  }
+  return result;
+}
+
+/**
+ * Throws `blocked_destination` (400) unless `url` has exactly one of the allowed origins (scheme, host and port).
+ * Origins are compared after WHATWG normalisation, so `https://API.example.com:443` equals `https://api.example.com`.
+ */
+export function assertOriginAllowed(url: string | URL, origins: readonly string[]): URL {
+  let parsed: URL;
+  try {
+    parsed = typeof url === 'string' ? new URL(url) : url;
+  } catch {
+    throw new PipesError('blocked_destination', 'Refusing the destination URL: it is not a valid URL.', {
+      status: 400,
+    });
+  }
+  const allowed = origins.some((origin) => {
+    try {
+      const candidate = new URL(origin).origin;
+      return candidate !== 'null' && candidate === parsed.origin;
+    } catch {
+      return false;
+    }
+  });
+  if (!allowed) {
+    throw new PipesError(
+      'blocked_destination',
+      `Refusing to connect to "${parsed.host}": the origin is not allowed for this provider.`,
+      { status: 400 },
+    );
+  }
+  return parsed;
+}
