@@ -1,5 +1,6 @@
 import type { Config } from './config/load.ts';
 import type { Clock } from './lib/clock.ts';
+import type { Failpoints } from './lib/failpoints.ts';
 import type { Logger } from './lib/logger.ts';
 import type { Store } from './store/open.ts';
 import type { Vault } from './vault/vault.ts';
@@ -15,4 +16,6 @@ export interface AppContext {
   clock: Clock;
   /** Seals and opens every secret at rest. */
   vault: Vault;
+  /** Crash points for fault tests; inert in production. */
+  failpoints: Failpoints;
 }

@@ -6,6 +6,7 @@ import type { ApiEnv } from './api/env.ts';
 import type { Config } from './config/load.ts';
 import type { AppContext } from './context.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
+import { createFailpoints } from './lib/failpoints.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { seedBootstrapKey } from './store/api-keys.ts';
 import { ensureDefaultEnvironments, requireEnvironment } from './store/environments.ts';
@@ -41,7 +42,14 @@ export async function createContext(config: Config, options: StartOptions = {}):
     await store.close();
     throw error;
   }
-  return { config, store, log, clock, vault };
+  return {
+    config,
+    store,
+    log,
+    clock,
+    vault,
+    failpoints: createFailpoints(config.failpoints, config.production),
+  };
 }
 
 export interface RunningServer {

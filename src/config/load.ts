@@ -22,6 +22,8 @@ export interface Config {
   egress: { allowPrivateNetwork: boolean; allowInsecureHttp: boolean };
   sharedCredentials: Record<string, { client_id: string; client_secret: string }>;
   redirectUrls: Record<string, string[]>;
+  /** Testing only; ignored in production. */
+  failpoints: string | undefined;
 }
 
 /** Raised when the configuration is invalid. The message names each variable and says what is expected. */
@@ -123,5 +125,6 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
     },
     sharedCredentials: file?.shared_credentials ?? {},
     redirectUrls: file?.redirect_urls ?? {},
+    failpoints: production ? undefined : vars.PIPES_FAILPOINTS,
   };
 }

@@ -67,6 +67,7 @@ export const ENV_VARIABLES = {
     'Let outbound calls reach loopback and private addresses (default: on in development, off in production).',
   PIPES_ALLOW_INSECURE_HTTP:
     'Let providers and webhooks use http:// URLs (default: on in development, off in production).',
+  PIPES_FAILPOINTS: 'Testing only, ignored in production: `name:exit` or `name:pause` crash points.',
 } as const;
 
 export type EnvVariable = keyof typeof ENV_VARIABLES;
@@ -100,4 +101,5 @@ export const envSchema = z.object({
   PIPES_MAX_BODY_BYTES: positiveInt.optional(),
   PIPES_ALLOW_PRIVATE_NETWORK: booleanFlag.optional(),
   PIPES_ALLOW_INSECURE_HTTP: booleanFlag.optional(),
+  PIPES_FAILPOINTS: z.string().optional(),
 });
