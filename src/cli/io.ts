@@ -1,10 +1,12 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 export interface CliIo {
   env: Record<string, string | undefined>;
   stdout: Writable;
   stderr: Writable;
   cwd?: string;
+  /** Standard input, for commands that read a secret (`pipes operators create --password-stdin`). */
+  stdin?: Readable;
 }
 
 /** A command-line mistake: printed with the command's help hint, exit code 2. */

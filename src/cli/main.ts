@@ -1,8 +1,11 @@
 import { PipesError } from '../errors.ts';
+import { doctorCommand, doctorHelp } from './commands/doctor.ts';
 import { environmentsCommand, environmentsHelp } from './commands/environments.ts';
 import { initCommand, initHelp } from './commands/init.ts';
 import { keysCommand, keysHelp } from './commands/keys.ts';
 import { migrateCommand, migrateHelp } from './commands/migrate.ts';
+import { operatorsCommand, operatorsHelp } from './commands/operators.ts';
+import { exportCommand, exportHelp, importCommand, importHelp } from './commands/portability.ts';
 import { serveCommand, serveHelp } from './commands/serve.ts';
 import { type CliIo, UsageError } from './io.ts';
 
@@ -16,6 +19,10 @@ Commands:
   keys           Create, list, revoke or generate API keys.
   environments   List or create environments.
   migrate        Apply database migrations.
+  operators      Create, list or delete dashboard operators.
+  doctor         Check the set-up (config, database, keys, providers, public URL, webhooks, an app).
+  export         Write an environment's integrations and connections to an encrypted bundle.
+  import         Load a bundle written by export.
 
 Run \`pipes <command> --help\` for a command's options. Configuration: see README.md.`;
 
@@ -25,6 +32,10 @@ const HELP: Record<string, string> = {
   keys: keysHelp,
   environments: environmentsHelp,
   migrate: migrateHelp,
+  operators: operatorsHelp,
+  doctor: doctorHelp,
+  export: exportHelp,
+  import: importHelp,
 };
 
 /** Runs one CLI invocation and returns the exit code. Never calls `process.exit`, so tests can drive it. */
@@ -53,6 +64,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await keysCommand(rest, io);
       case 'environments':
         return await environmentsCommand(rest, io);
+      case 'operators':
+        return await operatorsCommand(rest, io);
+      case 'doctor':
+        return await doctorCommand(rest, io);
+      case 'export':
+        return await exportCommand(rest, io);
+      case 'import':
+        return await importCommand(rest, io);
       default:
         return await migrateCommand(io);
     }

@@ -22,8 +22,21 @@ export interface Config {
   egress: { allowPrivateNetwork: boolean; allowInsecureHttp: boolean };
   sharedCredentials: Record<string, { client_id: string; client_secret: string }>;
   redirectUrls: Record<string, string[]>;
+  /** Relay token buckets by provider slug (`relay_throttle` in the config file). */
+  relayThrottle: Record<
+    string,
+    { requestsPerSecond: number; burst: number; scope: 'connection' | 'provider' }
+  >;
+  /** Shown on the connect confirmation screen; "this application" when unset. */
+  appName: string | undefined;
+  /** Serve the built-in sandbox OAuth provider under `/sandbox` (for sandbox environments). */
+  sandboxProvider: boolean;
   /** Testing only; ignored in production. */
   failpoints: string | undefined;
+  /** Lease time-to-live of a token refresh. */
+  refreshLeaseMs: number;
+  /** Events older than this many days are purged with their delivery logs. */
+  eventRetentionDays: number;
 }
 
 /** Raised when the configuration is invalid. The message names each variable and says what is expected. */
@@ -125,6 +138,16 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
     },
     sharedCredentials: file?.shared_credentials ?? {},
     redirectUrls: file?.redirect_urls ?? {},
+    relayThrottle: Object.fromEntries(
+      Object.entries(file?.relay_throttle ?? {}).map(([slug, rule]) => [
+        slug,
+        { requestsPerSecond: rule.requests_per_second, burst: rule.burst, scope: rule.scope },
+      ]),
+    ),
+    appName: file?.app_name,
+    sandboxProvider: vars.PIPES_SANDBOX_PROVIDER ?? !production,
     failpoints: production ? undefined : vars.PIPES_FAILPOINTS,
+    refreshLeaseMs: vars.PIPES_REFRESH_LEASE_MS ?? 30_000,
+    eventRetentionDays: vars.PIPES_EVENT_RETENTION_DAYS ?? 30,
   };
 }

@@ -28,6 +28,15 @@ export const sharedCredentialSchema = z
   })
   .strict();
 
+/** A relay throttle for one provider: a token bucket per connection (default) or for the whole provider. */
+export const relayThrottleRuleSchema = z
+  .object({
+    requests_per_second: z.number().positive().max(100_000),
+    burst: z.number().int().min(1).max(100_000).default(1),
+    scope: z.enum(['connection', 'provider']).default('connection'),
+  })
+  .strict();
+
 /** Optional JSON config file: the same settings as the environment, plus structured ones. */
 export const configFileSchema = z
   .object({
@@ -41,6 +50,12 @@ export const configFileSchema = z
     shared_credentials: z.record(z.string(), sharedCredentialSchema).optional(),
     /** Registered `return_to` URLs by environment name. */
     redirect_urls: z.record(z.string(), z.array(z.url())).optional(),
+    /** Relay throttles by provider slug: `{ "github": { "requests_per_second": 10, "burst": 20 } }`. */
+    relay_throttle: z
+      .record(z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/), relayThrottleRuleSchema)
+      .optional(),
+    /** The application's name, shown on the connect confirmation screen ("… to <app_name> as …"). */
+    app_name: z.string().trim().min(1).max(80).optional(),
   })
   .strict();
 
@@ -67,7 +82,12 @@ export const ENV_VARIABLES = {
     'Let outbound calls reach loopback and private addresses (default: on in development, off in production).',
   PIPES_ALLOW_INSECURE_HTTP:
     'Let providers and webhooks use http:// URLs (default: on in development, off in production).',
+  PIPES_EVENT_RETENTION_DAYS: 'Days events (and their webhook delivery logs) are kept (default 30).',
+  PIPES_REFRESH_LEASE_MS:
+    'How long one instance may hold a token refresh before another may take over (default 30000; keep it above the 10 s provider timeout).',
   PIPES_FAILPOINTS: 'Testing only, ignored in production: `name:exit` or `name:pause` crash points.',
+  PIPES_SANDBOX_PROVIDER:
+    'Serve the built-in sandbox OAuth provider under /sandbox for sandbox environments (default: on in development, off in production).',
 } as const;
 
 export type EnvVariable = keyof typeof ENV_VARIABLES;
@@ -101,5 +121,13 @@ export const envSchema = z.object({
   PIPES_MAX_BODY_BYTES: positiveInt.optional(),
   PIPES_ALLOW_PRIVATE_NETWORK: booleanFlag.optional(),
   PIPES_ALLOW_INSECURE_HTTP: booleanFlag.optional(),
+  PIPES_EVENT_RETENTION_DAYS: positiveInt.optional(),
   PIPES_FAILPOINTS: z.string().optional(),
+  PIPES_REFRESH_LEASE_MS: z.coerce
+    .number({ error: 'expected milliseconds' })
+    .int()
+    .min(1000)
+    .max(600_000)
+    .optional(),
+  PIPES_SANDBOX_PROVIDER: booleanFlag.optional(),
 });

@@ -6,6 +6,12 @@ export interface SandboxClientRegistration {
   client_id: string;
   client_secret: string;
   redirect_uris: string[];
+  /**
+   * Also accept redirect URIs matching this (anchored) pattern. Pipes registers its built-in shared client with
+   * the pattern of its per-integration callback URLs (`…/data-integrations/sandbox/dik_…/callback`), which are
+   * minted when an integration is created and so cannot be listed up front.
+   */
+  redirect_uri_pattern?: RegExp;
 }
 
 export type AuthorizeClientCheck = { ok: true } | { ok: false; title: string; message: string };
@@ -17,6 +23,7 @@ export type ClientAuthResult =
 interface RegisteredClient {
   secretHash: string;
   redirectUris: ReadonlySet<string>;
+  redirectUriPattern: RegExp | undefined;
 }
 
 /**
@@ -40,6 +47,7 @@ export class ClientRegistry {
       this.registered.set(registration.client_id, {
         secretHash: sha256(registration.client_secret),
         redirectUris: new Set(registration.redirect_uris),
+        redirectUriPattern: registration.redirect_uri_pattern,
       });
     }
   }
@@ -48,6 +56,7 @@ export class ClientRegistry {
     const client = this.registered.get(clientId);
     if (client !== undefined) {
       if (client.redirectUris.has(redirectUri)) return { ok: true };
+      if (client.redirectUriPattern?.test(redirectUri) === true) return { ok: true };
       return {
         ok: false,
         title: 'Invalid redirect URI',

@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Config } from '../config/load.ts';
 import { createEngine, type StoreEngine } from './engine.ts';
 import type { Database } from './schema.ts';
+import { cachePreparedStatements } from './statement-cache.ts';
 
 export interface Store {
   db: Kysely<Database>;
@@ -62,6 +63,8 @@ export function openStore(database: Config['database']): Store {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: process.env.XOFF ? sqlite : cachePreparedStatements(sqlite) }),
+  });
   return { db, engine: createEngine('sqlite'), location: database.file, close: () => db.destroy() };
 }

@@ -24,12 +24,7 @@ export async function openVault(config: Config, store: Store, log: Logger, now: 
     ...(config.masterKey ? { masterKey: config.masterKey } : {}),
     ...(config.olderMasterKeys ? { olderKeys: config.olderMasterKeys } : {}),
   });
-  if (loaded.generated) {
-    log.warn(
-      { file: devKeyFile(config) },
-      'Generated a development master key. Set PIPES_MASTER_KEY (openssl rand -base64 32) before production use.',
-    );
-  }
+  // loadMasterKeyRing itself warns when it generates the development key.
   const row = await store.db
     .selectFrom('settings')
     .select('value')

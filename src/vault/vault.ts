@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, type KeyObject, randomBytes } from 'node:crypto';
 import { PipesError } from '../errors.ts';
 import { assertBinding, type SecretBinding } from './binding.ts';
 import {
@@ -51,6 +51,11 @@ export class Vault {
     this.#ring = ring;
   }
 
+  /** The id of the master key new secrets are sealed under. */
+  get activeKeyId(): string {
+    return this.#ring.activeId;
+  }
+
   seal(plaintext: string, binding: SecretBinding): Buffer {
     assertBinding(binding);
     if (typeof plaintext !== 'string' || plaintext.length === 0) {
@@ -93,6 +98,21 @@ export class Vault {
       dek.fill(0);
       data?.fill(0);
     }
+  }
+
+  /**
+   * A 256-bit subkey of a master key for one purpose (HKDF-SHA256, the purpose as `info`), for short-lived stateless
+   * tokens that every instance must verify (relay tokens). Defaults to the active key; pass the id recorded in a
+   * token to verify it after a rotation. Undefined when no configured key has that id.
+   */
+  deriveKey(
+    purpose: string,
+    keyId: string = this.#ring.activeId,
+  ): { keyId: string; key: Buffer } | undefined {
+    const master = this.#ring.keyFor(keyId);
+    if (master === undefined) return undefined;
+    const key = Buffer.from(hkdfSync('sha256', master, 'pipes subkey v1', `pipes:${purpose}`, 32));
+    return { keyId, key };
   }
 
   /** The id of the master key that wraps this blob's DEK. Throws `credential_unreadable` if the blob is malformed. */

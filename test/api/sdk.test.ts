@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { NotFoundException, UnauthorizedException, WorkOS } from '@workos-inc/node';
+import { NotFoundException, UnauthorizedException } from '@workos-inc/node';
 import { generateApiKey } from '../../src/lib/api-key-format.ts';
 import { startTestPipes, type TestPipes } from '../helpers/pipes.ts';
-
-/** The official SDK, pointed at Pipes by changing only its host options. */
-export function sdkFor(pipes: { port: number }, key: string): WorkOS {
-  return new WorkOS(key, { apiHostname: '127.0.0.1', port: pipes.port, https: false, maxRetries: 0 });
-}
+import { sdkFor } from '../helpers/sdk.ts';
 
 describe('the real @workos-inc/node SDK', () => {
   let pipes: TestPipes;

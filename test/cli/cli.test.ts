@@ -5,10 +5,10 @@ import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { startServer } from '../../src/server.ts';
-import { sdkFor } from '../api/sdk.test.ts';
 import { runPipes } from '../helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { api } from '../helpers/pipes.ts';
+import { sdkFor } from '../helpers/sdk.ts';
 
 describe('pipes CLI', () => {
   let db: TestDatabase;

@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
 import { type Config, loadConfig } from '../../src/config/load.ts';
+import type { WebhookWorkerOptions } from '../../src/events/delivery/index.ts';
 import type { Clock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
-import { type RunningServer, startServer } from '../../src/server.ts';
+import { type RunningServer, type StartOptions, startServer } from '../../src/server.ts';
 import { createApiKey } from '../../src/store/api-keys.ts';
 import { requireEnvironment } from '../../src/store/environments.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -36,6 +37,10 @@ export interface TestPipesOptions {
   clock?: Clock;
   /** Reuse a database (for multi-instance tests); a new one otherwise. */
   db?: TestDatabase;
+  /** Webhook worker settings, e.g. `{ background: false }` to drive deliveries with `runOnce()`. */
+  webhookWorker?: WebhookWorkerOptions;
+  /** Any other start option (relay deps and limits, server timeouts…). */
+  startOptions?: Omit<StartOptions, 'log' | 'clock'>;
 }
 
 /** Starts a real Pipes server on a random loopback port with a fresh database and one key per environment. */
@@ -46,6 +51,8 @@ export async function startTestPipes(options: TestPipesOptions = {}): Promise<Te
   const server = await startServer(config, {
     log: createLogger(config.logLevel, logs),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.webhookWorker ? { webhookWorker: options.webhookWorker } : {}),
+    ...options.startOptions,
   });
   const port = Number(new URL(server.url).port);
   const now = server.ctx.clock.now();

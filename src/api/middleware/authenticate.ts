@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppContext } from '../../context.ts';
 import { PipesError } from '../../errors.ts';
 import { digestApiKey, parseApiKey } from '../../lib/api-key-format.ts';
-import { findActiveKeyByDigest, touchApiKey } from '../../store/api-keys.ts';
+import { type AuthenticatedKey, findActiveKeyByDigest, touchApiKey } from '../../store/api-keys.ts';
 import type { ApiEnv } from '../env.ts';
 
 /**
@@ -19,15 +19,31 @@ export const unauthorized = () => new PipesError('unauthorized', INVALID_API_KEY
 /** How often `last_used_at` is written for one key: often enough to be useful, rarely enough to cost nothing. */
 const TOUCH_INTERVAL_MS = 60_000;
 
+/**
+ * Checks an `Authorization` header value: `Bearer sk_…` naming a live key. Returns the key and its environment, or
+ * null for any failure (the caller answers the one 401). Shared by the API middleware and the relay.
+ */
+export async function authenticateAuthorizationHeader(
+  ctx: Pick<AppContext, 'store'> & Partial<Pick<AppContext, 'apiKeyCache'>>,
+  header: string | undefined,
+): Promise<AuthenticatedKey | null> {
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  const key = match?.[1];
+  if (!key) return null;
+  const cached = ctx.apiKeyCache?.get(key);
+  if (cached !== undefined) return cached;
+  // The checksum rejects garbage before any database read.
+  if (!parseApiKey(key)) return null;
+  const found = await findActiveKeyByDigest(ctx.store.db, digestApiKey(key));
+  if (found === undefined) return null;
+  ctx.apiKeyCache?.set(key, found);
+  return found;
+}
+
 export function authenticateApiKey(ctx: AppContext): MiddlewareHandler<ApiEnv> {
   const lastTouched = new Map<string, number>();
   return async (c, next) => {
-    const header = c.req.header('authorization');
-    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    const key = match?.[1];
-    // The checksum rejects garbage before any database read.
-    if (!key || !parseApiKey(key)) throw unauthorized();
-    const found = await findActiveKeyByDigest(ctx.store.db, digestApiKey(key));
+    const found = await authenticateAuthorizationHeader(ctx, c.req.header('authorization'));
     if (!found) throw unauthorized();
     c.set('auth', found);
     const now = ctx.clock.now();

@@ -7,6 +7,7 @@ import { createApiKey, listApiKeys, modeForEnvironment, revokeApiKey } from '../
 import { requireEnvironment } from '../../store/environments.ts';
 import { type CliIo, print, UsageError } from '../io.ts';
 import { quietLogger } from './init.ts';
+import { rotateMasterCommand } from './rotate-master.ts';
 
 export const keysHelp = `Usage: pipes keys <command> --env <environment> [options]
 
@@ -16,10 +17,13 @@ Commands:
   revoke --env <name> <id or last 4>     Revoke a key. It stops working at once.
   generate --env <name>                  Print a new well-formed key without storing it (for
                                          PIPES_BOOTSTRAP_API_KEY in containers and CI).
+  rotate-master [--status]               Re-wrap every stored secret under the active master key
+                                         (see \`pipes keys rotate-master --help\`).
 
 Sandbox keys start with sk_test_, production keys with sk_live_.`;
 
 export async function keysCommand(args: string[], io: CliIo): Promise<number> {
+  if (args[0] === 'rotate-master') return rotateMasterCommand(args.slice(1), io);
   const [first, ...rest] = args;
   const sub = first === '--help' || first === '-h' ? undefined : first;
   const askedHelp = sub === undefined && first !== undefined;

@@ -1,4 +1,5 @@
 import { loadConfig } from '../../config/load.ts';
+import { issueSetupToken } from '../../dashboard/auth/setup-token.ts';
 import { startServer } from '../../server.ts';
 import { listApiKeys } from '../../store/api-keys.ts';
 import { requireEnvironment } from '../../store/environments.ts';
@@ -33,6 +34,15 @@ export async function serveCommand(io: CliIo): Promise<number> {
         io,
         `  Sandbox API keys: ${keys.map((k) => `…${k.last4}`).join(', ')}  (\`npx pipes keys list --env sandbox\`)`,
       );
+    }
+    // The first operator: a one-time set-up link while none exists (development only; never a default password).
+    const setupToken = await issueSetupToken(ctx.store.db, ctx.clock.now());
+    if (setupToken !== null) {
+      print(io, '  No dashboard operator yet. Create the first one (link valid for 1 hour, once):');
+      print(io, `      ${config.publicUrl}/dashboard/setup/${setupToken}`);
+      print(io, '  or run: npx pipes operators create --email you@example.com');
+    } else {
+      print(io, `  Dashboard: ${config.publicUrl}/dashboard`);
     }
     print(io, '');
   }

@@ -1,6 +1,10 @@
 import type { Migration } from 'kysely';
 import type { StoreEngine } from '../engine.ts';
 import { foundationMigration } from './001-foundation.ts';
+import { integrationsMigration } from './002-integrations.ts';
+import { eventsWebhooksMigration } from './003-events-webhooks.ts';
+import { sandboxStateMigration } from './004-sandbox-state.ts';
+import { dashboardMigration } from './005-dashboard.ts';
 
 /**
  * Every migration, in order. Names sort lexically; never rename or edit one that has shipped — add a new one.
@@ -8,5 +12,9 @@ import { foundationMigration } from './001-foundation.ts';
 export function allMigrations(engine: StoreEngine): Record<string, Migration> {
   return {
     '001-foundation': foundationMigration(engine),
+    '002-integrations': integrationsMigration(engine),
+    '003-events-webhooks': eventsWebhooksMigration(engine),
+    '004-sandbox-state': sandboxStateMigration(engine),
+    '005-dashboard': dashboardMigration(engine),
   };
 }

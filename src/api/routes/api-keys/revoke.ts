@@ -14,6 +14,8 @@ export function revokeApiKeyRoute(ctx: AppContext) {
     if (!isId('apiKey', id)) throw notFound;
     try {
       await revokeApiKey(ctx.store.db, c.get('auth').environment.id, id, ctx.clock.now());
+      // This instance stops accepting it at once; others within the cache's bound (api-key-cache.ts).
+      ctx.apiKeyCache.forget(id);
     } catch (error) {
       if (error instanceof PipesError && error.status === 404) throw notFound;
       throw error;

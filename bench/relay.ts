@@ -1,0 +1,365 @@
+/**
+ * Relay benchmark: direct vs nginx vs the Pipes relay, all in front of the same local upstream (1 KB JSON).
+ *
+ *   npm run bench:relay                 (BENCH_SECONDS=8 BENCH_ROUNDS=3 by default)
+ *
+ * Each server runs in its own process (upstream, Pipes, nginx) and wrk loads them one at a time, at 50 connections
+ * and at 1 connection, in interleaved rounds; the table shows the median round. The Pipes side is the real server:
+ * real API key (SQLite lookup on every request), real relay, with an in-memory connection in place of the token
+ * service. nginx and wrk are Debian packages; they are installed with apt-get when missing. Not a test: nothing here
+ * runs in CI.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config/load.ts';
+import type { AppContext } from '../src/context.ts';
+import { PipesError } from '../src/errors.ts';
+import { createLogger } from '../src/lib/logger.ts';
+import type { ProviderEntry } from '../src/providers/catalog-schema.ts';
+import { createRelayDeps } from '../src/relay/deps.ts';
+import type { RelayConnection, RelayDeps } from '../src/relay/types.ts';
+import { startServer } from '../src/server.ts';
+import { createApiKey } from '../src/store/api-keys.ts';
+import { requireEnvironment } from '../src/store/environments.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP_SECONDS = 2;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Child roles
+
+async function runUpstream(): Promise<void> {
+  const body = Buffer.from(JSON.stringify({ data: 'x'.repeat(1000) }).slice(0, 1023) + '}');
+  const server = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+}
+
+function benchProvider(baseUrl: string): ProviderEntry {
+  return {
+    slug: 'bench',
+    name: 'Bench',
+    description: 'Local upstream for the relay benchmark.',
+    icon_url: 'https://example.com/icon.svg',
+    docs_url: 'https://example.com/docs',
+    categories: ['developer-tools'],
+    auth_methods: ['oauth'],
+    connect_config: [],
+    metadata_to_config: {},
+    api: {
+      base_url: baseUrl,
+      auth_style: 'bearer',
+      extra_headers: { Accept: 'application/json' },
+      allowed_origins: [],
+      rate_limit: {},
+    },
+  } as unknown as ProviderEntry;
+}
+
+async function runPipes(upstreamUrl: string): Promise<void> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'pipes-bench-'));
+  process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', PIPES_DATA_DIR: dataDir });
+  const provider = benchProvider(upstreamUrl);
+  let real: RelayDeps | null = null;
+  const connection: RelayConnection = {
+    accountId: 'acct_bench',
+    provider,
+    config: {},
+    credential: { accountId: 'acct_bench', authMethod: 'oauth', value: 'bench-access-token-0123456789' },
+    forceRefresh: async () => null,
+  };
+  // Real API-key authentication; an in-memory connection where the token service will answer.
+  const deps: RelayDeps = {
+    authenticate: (authorization) => real!.authenticate(authorization),
+    async resolveConnection(_environmentId, slug) {
+      if (slug !== 'bench') throw new PipesError('not_installed', 'Unknown provider.', { status: 404 });
+      return connection;
+    },
+  };
+  const server = await startServer(config, {
+    log: createLogger('warn', process.stderr),
+    relayDeps: deps,
+    webhookWorker: { background: false },
+  } as Parameters<typeof startServer>[1]);
+  real = createRelayDeps(server.ctx as AppContext);
+  const sandbox = await requireEnvironment(server.ctx.store.db, 'sandbox');
+  const { key } = await createApiKey(server.ctx.store.db, sandbox, 'bench', Date.now());
+  process.stdout.write(`${JSON.stringify({ url: server.url, key })}\n`);
+  // Exit normally on SIGTERM, so that `--cpu-prof` (BENCH_PROFILE=1) gets to write its profile.
+  process.once('SIGTERM', () => {
+    void server.close().finally(() => process.exit(0));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Orchestrator
+
+function ensureTool(binary: string, pkg: string): string {
+  for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/sbin']) {
+    const candidate = path.join(dir, binary);
+    if (existsSync(candidate)) return candidate;
+  }
+  process.stderr.write(`${binary} not found: installing ${pkg} with apt-get…\n`);
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-qq', pkg], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  return ensureTool(binary, pkg);
+}
+
+function startChild(args: string[]): Promise<{ child: ChildProcess; info: Record<string, string | number> }> {
+  return new Promise((resolve, reject) => {
+    const profile =
+      process.env.BENCH_PROFILE && args[0] === 'pipes' ? ['--cpu-prof', '--cpu-prof-dir=.bench-profile'] : [];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', import.meta.filename, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const newline = buffered.indexOf('\n');
+      if (newline !== -1) resolve({ child, info: JSON.parse(buffered.slice(0, newline)) });
+    });
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function startNginx(
+  upstreamPort: number,
+): Promise<{ stop(): void; url: string; dir: string; pid: number }> {
+  const nginx = ensureTool('nginx', 'nginx');
+  const dir = mkdtempSync(path.join(tmpdir(), 'pipes-bench-nginx-'));
+  const port = await freePort();
+  // One worker, like the single Node process it is compared with; upstream keep-alive, no access log.
+  writeFileSync(
+    path.join(dir, 'nginx.conf'),
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream upstream_app { server 127.0.0.1:${upstreamPort}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://upstream_app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "Bearer bench-access-token-0123456789";
+    }
+  }
+}
+`,
+  );
+  const child = spawn(nginx, ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'inherit' });
+  // Wait until it accepts connections.
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dir,
+    pid: child.pid!,
+    stop() {
+      child.kill('SIGTERM');
+    },
+  };
+}
+
+interface WrkResult {
+  rps: number;
+  requests: number;
+  meanMs: number;
+  p99Ms: number;
+  errors: number;
+}
+
+function toMs(text: string): number {
+  const match = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
+  if (!match) return Number.NaN;
+  const value = Number(match[1]);
+  const scale: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+  return value * scale[match[2]!]!;
+}
+
+function wrk(
+  binary: string,
+  url: string,
+  connections: number,
+  seconds: number,
+  headers: string[],
+): WrkResult {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency'];
+  for (const header of headers) args.push('-H', header);
+  const out = execFileSync(binary, [...args, url], { encoding: 'utf8' });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  const meanMs = toMs(/Latency\s+(\S+)/.exec(out)?.[1] ?? '');
+  const p99Ms = toMs(/99%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
+  return { rps, requests, meanMs, p99Ms, errors: non2xx + socketErrors };
+}
+
+/** CPU time (user + system) a process has used so far, in microseconds, from /proc. */
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "pid (comm) state".
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1_000_000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** nginx's worker: the child of the master process. */
+function nginxWorkerPid(masterPid: number): number {
+  const children = readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/);
+  return Number(children[0]);
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+interface Cell extends WrkResult {
+  /** CPU used by the process in the middle (the proxy; the upstream itself for "direct"), per request. */
+  proxyCpuUs: number;
+}
+
+async function orchestrate(): Promise<void> {
+  const wrkBin = ensureTool('wrk', 'wrk');
+  const upstream = await startChild(['upstream']);
+  const upstreamUrl = `http://127.0.0.1:${upstream.info.port}`;
+  const pipes = await startChild(['pipes', upstreamUrl]);
+  const nginx = await startNginx(Number(upstream.info.port));
+  const children = [upstream.child, pipes.child];
+  const stopAll = () => {
+    nginx.stop();
+    for (const child of children) child.kill('SIGTERM');
+    rmSync(nginx.dir, { recursive: true, force: true });
+  };
+  process.on('SIGINT', () => {
+    stopAll();
+    process.exit(130);
+  });
+  try {
+    const headers = [`Authorization: Bearer ${pipes.info.key}`, 'Pipes-User-Id: user_bench'];
+    const targets = [
+      { name: 'direct', url: `${upstreamUrl}/v1/items`, pid: upstream.child.pid! },
+      { name: 'nginx', url: `${nginx.url}/v1/items`, pid: nginxWorkerPid(nginx.pid) },
+      { name: 'relay', url: `${pipes.info.url}/relay/bench/items`, pid: pipes.child.pid! },
+    ];
+    // Sanity: the relay answers 200 with the upstream's body.
+    const probe = await fetch(targets[2]!.url, {
+      headers: { authorization: `Bearer ${pipes.info.key}`, 'pipes-user-id': 'user_bench' },
+    });
+    if (probe.status !== 200 || probe.headers.get('pipes-upstream') !== 'true') {
+      throw new Error(`relay probe failed: ${probe.status} ${await probe.text()}`);
+    }
+    await probe.arrayBuffer();
+
+    const results = new Map<string, Cell[]>();
+    for (const connections of [50, 1]) {
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const target of targets) {
+          wrk(wrkBin, target.url, connections, WARMUP_SECONDS, headers);
+          const cpuBefore = cpuMicros(target.pid);
+          const result = wrk(wrkBin, target.url, connections, SECONDS, headers);
+          const cell: Cell = { ...result, proxyCpuUs: (cpuMicros(target.pid) - cpuBefore) / result.requests };
+          const key = `${target.name}/${connections}`;
+          results.set(key, [...(results.get(key) ?? []), cell]);
+          process.stderr.write(
+            `  c=${connections} round ${round + 1}/${ROUNDS} ${target.name.padEnd(6)} ${result.rps.toFixed(0).padStart(7)} req/s` +
+              `  mean ${result.meanMs.toFixed(3)} ms  p99 ${result.p99Ms.toFixed(2)} ms  cpu ${cell.proxyCpuUs.toFixed(0)} µs/req` +
+              `${result.errors ? `  errors ${result.errors}` : ''}\n`,
+          );
+        }
+      }
+    }
+    const pick = (name: string, connections: number) => {
+      const rounds = results.get(`${name}/${connections}`)!;
+      return {
+        rps: median(rounds.map((r) => r.rps)),
+        meanMs: median(rounds.map((r) => r.meanMs)),
+        p99Ms: median(rounds.map((r) => r.p99Ms)),
+        proxyCpuUs: median(rounds.map((r) => r.proxyCpuUs)),
+        errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+      };
+    };
+    const rows: string[] = [];
+    rows.push('| target | conns | req/s | mean ms | p99 ms | CPU µs/req of the middle process | errors |');
+    rows.push('|---|---:|---:|---:|---:|---:|---:|');
+    for (const connections of [50, 1]) {
+      for (const { name } of targets) {
+        const r = pick(name, connections);
+        rows.push(
+          `| ${name} | ${connections} | ${r.rps.toFixed(0)} | ${r.meanMs.toFixed(3)} | ${r.p99Ms.toFixed(2)} | ${r.proxyCpuUs.toFixed(0)} | ${r.errors} |`,
+        );
+      }
+    }
+    const relay50 = pick('relay', 50);
+    const nginx50 = pick('nginx', 50);
+    const ratioRps = relay50.rps / nginx50.rps;
+    const ratioP99 = relay50.p99Ms / nginx50.p99Ms;
+    const added = pick('relay', 1).meanMs - pick('direct', 1).meanMs;
+    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    rows.push('');
+    rows.push('| measure | value | goal | |');
+    rows.push('|---|---:|---:|---|');
+    rows.push(
+      `| relay / nginx throughput (c=50) | ${ratioRps.toFixed(2)}× | ≥ 0.50× | ${verdict(ratioRps >= 0.5)} |`,
+    );
+    rows.push(`| relay / nginx p99 (c=50) | ${ratioP99.toFixed(2)}× | ≤ 2.00× | ${verdict(ratioP99 <= 2)} |`);
+    rows.push(
+      `| relay − direct mean latency (c=1) | ${added.toFixed(3)} ms | ≤ 0.5 ms | ${verdict(added <= 0.5)} |`,
+    );
+    process.stdout.write(
+      `\nRelay benchmark: ${ROUNDS} rounds × ${SECONDS} s per cell (median), wrk -t1, 1 KB JSON upstream, ` +
+        `${availableParallelism()} CPUs shared by wrk, upstream, proxy; load average at the end ` +
+        `${loadavg()
+          .map((n) => n.toFixed(1))
+          .join(' ')}\n\n${rows.join('\n')}\n`,
+    );
+  } finally {
+    stopAll();
+  }
+}
+
+const [role, arg] = process.argv.slice(2);
+if (role === 'upstream') await runUpstream();
+else if (role === 'pipes') await runPipes(arg!);
+else await orchestrate();

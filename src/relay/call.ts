@@ -1,0 +1,471 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { PipesError } from '../errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { CredentialPlacer } from './credential.ts';
+import { filterRequestHeaders, filterResponseHeaders } from './egress/index.ts';
+import { relayErrors, toRelayError, writeRelayError } from './errors.ts';
+import type { RelayOptions } from './options.ts';
+import { declaredLength, planRequestBody, type RequestBody } from './request-body.ts';
+import { exhaustedUntil, providerWaitMs, retryDelayMs } from './retry-policy.ts';
+import { containsNeedle, containsSecret, SecretScanner } from './secret-scanner.ts';
+import type { TargetBuilder } from './target.ts';
+import type { RelayThrottle } from './throttle.ts';
+import type { RelayConnection, RelayCredential } from './types.ts';
+
+/**
+ * One relayed call: the request to the provider through undici's `dispatch` handler API (no Web streams, no
+ * intermediate Readable), retries, and the response back to the caller.
+ *
+ * The provider's response is either streamed straight into the caller's `ServerResponse` (with backpressure: undici is
+ * paused while the caller's socket is full), or held in memory up to a small cap: a 401/429/503 that may be retried
+ * (the decision needs the whole exchange), and any small uncompressed response (so that a reflected credential becomes
+ * a clean 502 rather than a cut connection).
+ *
+ * Written as a class whose methods are the undici handler, rather than closures: the hot path creates one object per
+ * call instead of a dozen functions (each of which costs more than it looks under tsx, which names every closure).
+ */
+export interface CallEnv {
+  options: RelayOptions;
+  dispatcher: Dispatcher;
+  targets: TargetBuilder;
+  credentials: CredentialPlacer;
+  throttle: RelayThrottle;
+  random: () => number;
+  log: Logger;
+}
+
+export interface CallInput {
+  connection: RelayConnection;
+  path: string;
+  query: string | undefined;
+  targetOrigin: string | undefined;
+  /** Retry and throttle-wait budget (`Pipes-Retry-Max-Ms`). */
+  budgetMs: number;
+}
+
+interface Held {
+  status: number;
+  headers: IncomingHttpHeaders;
+  chunks: Buffer[];
+  bytes: number;
+  /** For a 429/503 to retry: the wait decided when the headers came. */
+  waitMs: number | null;
+  /** Held only to scan it whole: pass it through with these headers, no retry. */
+  final: boolean;
+  extra: Record<string, string> | undefined;
+}
+
+type Outcome = 'streamed' | 'held';
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+const CALL = Symbol('relay call');
+
+interface WithCall {
+  [CALL]?: RelayCall;
+}
+
+function onResponseClose(this: ServerResponse & WithCall): void {
+  const call = this[CALL];
+  if (call !== undefined && !this.writableFinished) call.stop(relayErrors.clientAborted());
+}
+
+function onTotalTimeout(call: RelayCall): void {
+  call.stop(relayErrors.timeout('total timeout'));
+}
+
+function onDrain(this: ServerResponse & WithCall): void {
+  this[CALL]?.controller?.resume();
+}
+
+export class RelayCall implements Dispatcher.DispatchHandler {
+  readonly #env: CallEnv;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse & WithCall;
+  readonly #requestId: string;
+  readonly #input: CallInput;
+  readonly #started = Date.now();
+  readonly #timer: NodeJS.Timeout;
+  readonly #method: string;
+
+  controller: Dispatcher.DispatchController | null = null;
+  #stopped: PipesError | null = null;
+  #wake: (() => void) | null = null;
+
+  // Per call.
+  #origin = '';
+  #path = '';
+  #headers: Record<string, string> = {};
+  #needles: Buffer[] = [];
+  #secrets: string[] = [];
+  #body: RequestBody = { kind: 'none' };
+  #replayable = false;
+  #throttledMs = 0;
+  #attempt = 0;
+  #refreshed = false;
+
+  // Per attempt.
+  #mode: 'pending' | 'hold' | 'stream' = 'pending';
+  #received = 0;
+  #held: Held | null = null;
+  #scanner: SecretScanner | null = null;
+  #settled = false;
+  #resolve: ((outcome: Outcome) => void) | null = null;
+  #reject: ((error: unknown) => void) | null = null;
+
+  constructor(env: CallEnv, req: IncomingMessage, res: ServerResponse, requestId: string, input: CallInput) {
+    this.#env = env;
+    this.#req = req;
+    this.#res = res;
+    this.#requestId = requestId;
+    this.#input = input;
+    this.#method = req.method ?? 'GET';
+    this.#res[CALL] = this;
+    // `on`, not `once`: the response lives exactly as long as this call, and `once` allocates a wrapper.
+    this.#res.on('close', onResponseClose);
+    this.#timer = setTimeout(onTotalTimeout, env.options.totalTimeoutMs, this);
+  }
+
+  /** Stops the call: aborts the attempt in flight and cuts a wait short. The first reason wins. */
+  stop(error: PipesError): void {
+    if (this.#stopped !== null) return;
+    this.#stopped = error;
+    if (this.controller !== null && !this.controller.aborted) this.controller.abort(error);
+    this.#wake?.();
+  }
+
+  /** Runs the call to its end; throws a `PipesError` for the caller's error response. */
+  async run(): Promise<void> {
+    try {
+      await this.#runAttempts();
+    } finally {
+      clearTimeout(this.#timer);
+    }
+  }
+
+  async #runAttempts(): Promise<void> {
+    const { options } = this.#env;
+    const { connection } = this.#input;
+    this.#prepare(connection.credential);
+    this.#replayable =
+      IDEMPOTENT_METHODS.has(this.#method) || this.#req.headers['idempotency-key'] !== undefined;
+    // Most calls have no body: skip the (async) planning for them.
+    if (declaredLength(this.#req) !== 0) this.#body = await planRequestBody(this.#req, options);
+
+    const reservation = this.#env.throttle.reserve(
+      connection.provider.slug,
+      connection.accountId,
+      Date.now(),
+      this.#input.budgetMs,
+    );
+    if (!reservation.granted) throw relayErrors.throttled(reservation.waitMs);
+    if (reservation.waitMs > 0) {
+      this.#throttledMs = reservation.waitMs;
+      await this.#sleep(reservation.waitMs);
+    }
+
+    for (;;) {
+      this.#attempt++;
+      const outcome = await this.#dispatch();
+      if (outcome === 'streamed') return;
+      const held = this.#held!;
+      this.#held = null;
+      if (held.status === 401) {
+        this.#refreshed = true;
+        const fresh = await connection.forceRefresh();
+        this.#checkStopped();
+        if (fresh === null) {
+          this.#flush(held, undefined);
+          return;
+        }
+        this.#prepare(fresh);
+        continue;
+      }
+      // A 429/503 whose wait fits the budget: wait, then try again.
+      await this.#sleep(held.waitMs ?? 0);
+    }
+  }
+
+  #checkStopped(): void {
+    if (this.#stopped !== null) throw this.#stopped;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).then(() => {
+      this.#wake = null;
+      this.#checkStopped();
+    });
+  }
+
+  /** Target URL, headers and credential for the next attempt. */
+  #prepare(credential: RelayCredential): void {
+    const { provider, config } = this.#input.connection;
+    const placement = this.#env.credentials.place(provider, credential);
+    const target = this.#env.targets.build({
+      provider,
+      config,
+      path: this.#input.path,
+      query: this.#input.query,
+      targetOrigin: this.#input.targetOrigin,
+      queryCredential: placement.query,
+    });
+    const forwarded = filterRequestHeaders(
+      this.#req.headers,
+      placement.header === undefined ? {} : { drop: [placement.header[0]] },
+    );
+    const headers: Record<string, string> = Object.create(null);
+    // Provider defaults first, so the caller may override e.g. GitHub's Accept; the credential always wins. The
+    // `Accept: */*` every fetch sends by default is not a choice, so it does not replace a provider's Accept.
+    const extra = provider.api.extra_headers;
+    for (const name in extra) headers[name.toLowerCase()] = extra[name]!;
+    if (forwarded.accept === '*/*' && headers.accept !== undefined) delete forwarded.accept;
+    Object.assign(headers, forwarded);
+    if (placement.header !== undefined) headers[placement.header[0]] = placement.header[1];
+    this.#origin = target.origin;
+    this.#path = target.path;
+    this.#headers = headers;
+    this.#needles = placement.needles;
+    this.#secrets = placement.secrets;
+  }
+
+  #dispatch(): Promise<Outcome> {
+    this.#checkStopped();
+    this.#mode = 'pending';
+    this.#received = 0;
+    this.#held = null;
+    this.#scanner = null;
+    this.#settled = false;
+    const body = this.#body;
+    let headers = this.#headers;
+    if (body.kind === 'buffered') headers = { ...headers, 'content-length': String(body.data.length) };
+    else if (body.kind === 'stream' && body.length !== undefined) {
+      headers = { ...headers, 'content-length': String(body.length) };
+    }
+    const promise = new Promise<Outcome>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#env.dispatcher.dispatch(
+      {
+        origin: this.#origin,
+        path: this.#path,
+        method: this.#method as Dispatcher.HttpMethod,
+        headers,
+        body: body.kind === 'none' ? null : body.kind === 'buffered' ? body.data : body.stream,
+      },
+      this,
+    );
+    return promise;
+  }
+
+  /** Whether to hold this response (for a retry, or to scan it whole), and with which extra headers. */
+  #decide(status: number, headers: IncomingHttpHeaders, declared: number): Held | null {
+    const { options, throttle } = this.#env;
+    const { provider, accountId } = this.#input.connection;
+    const now = Date.now();
+    const rateLimit = provider.api.rate_limit;
+    if (rateLimit.remaining_header !== undefined) {
+      const until = exhaustedUntil(headers, rateLimit, now);
+      if (until !== null) throttle.holdUntil(provider.slug, accountId, until, now);
+    }
+    const bodyReplayable = this.#body.kind !== 'stream';
+    if (status === 401 && !this.#refreshed && this.#replayable && bodyReplayable) {
+      return newHeld(status, headers, null, false, undefined);
+    }
+    let extra: Record<string, string> | undefined;
+    if (status === 429 || status === 503) {
+      const hint = providerWaitMs(status, headers, rateLimit, now);
+      const wait = retryDelayMs(this.#attempt, hint, options.retry, this.#env.random);
+      const elapsed = now - this.#started + wait;
+      const retryable =
+        bodyReplayable &&
+        (status === 429 || this.#replayable) &&
+        this.#attempt < options.retry.maxAttempts &&
+        elapsed <= this.#input.budgetMs &&
+        elapsed < options.totalTimeoutMs;
+      if (retryable) return newHeld(status, headers, wait, false, undefined);
+      extra = advertiseWait(headers, hint);
+    }
+    // A small response is read whole before anything is sent, so a reflected credential becomes a clean 502
+    // instead of a cut connection. It arrives in a packet or two: holding it costs no latency worth naming.
+    if (declared <= options.heldResponseBytes && this.#needles.length > 0 && isIdentity(headers)) {
+      return newHeld(status, headers, null, true, extra);
+    }
+    this.#startStreaming(status, headers, extra);
+    return null;
+  }
+
+  #head(headers: IncomingHttpHeaders, extra: Record<string, string> | undefined): Record<string, string> {
+    const out = filterResponseHeaders(headers);
+    for (const name in out) {
+      // Our own control headers are ours alone; a header quoting the credential never reaches the caller.
+      if (name.startsWith('pipes-') || containsSecret(out[name]!, this.#secrets)) delete out[name];
+    }
+    out['pipes-upstream'] = 'true';
+    out['pipes-request-id'] = this.#requestId;
+    if (this.#throttledMs > 0) out['pipes-throttled-ms'] = String(Math.round(this.#throttledMs));
+    if (this.#attempt > 1) out['pipes-attempts'] = String(this.#attempt);
+    if (extra !== undefined) Object.assign(out, extra);
+    return out;
+  }
+
+  #startStreaming(
+    status: number,
+    headers: IncomingHttpHeaders,
+    extra: Record<string, string> | undefined,
+  ): void {
+    this.#scanner = scannerFor(headers, this.#needles);
+    this.#res.writeHead(status, this.#head(headers, extra));
+    this.#mode = 'stream';
+  }
+
+  #write(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#scanner?.found(chunk)) {
+      this.#reportReflection();
+      controller.abort(relayErrors.credentialReflected());
+      return;
+    }
+    if (!this.#res.write(chunk)) {
+      controller.pause();
+      this.#res.once('drain', onDrain);
+    }
+  }
+
+  /** Sends a complete held response, unless it contains the credential (then a Pipes 502 instead). */
+  #flush(held: Held, extra: Record<string, string> | undefined): void {
+    if (isIdentity(held.headers) && containsNeedle(held.chunks, this.#needles)) {
+      this.#reportReflection();
+      writeRelayError(this.#res, relayErrors.credentialReflected(), this.#requestId);
+      return;
+    }
+    const res = this.#res;
+    res.writeHead(held.status, this.#head(held.headers, extra));
+    if (held.chunks.length === 1) {
+      res.end(held.chunks[0]);
+      return;
+    }
+    for (const chunk of held.chunks) res.write(chunk);
+    res.end();
+  }
+
+  #reportReflection(): void {
+    const { provider, accountId } = this.#input.connection;
+    this.#env.log.warn(
+      { requestId: this.#requestId, provider: provider.slug, accountId },
+      'relay: the provider reflected the credential; response withheld',
+    );
+  }
+
+  // ---- undici DispatchHandler --------------------------------------------------------------------------------
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.#stopped !== null) controller.abort(this.#stopped);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    if (status < 200) return;
+    const length = headers['content-length'];
+    const declared = length === undefined ? Number.POSITIVE_INFINITY : Number(length);
+    if (declared !== Number.POSITIVE_INFINITY && declared > this.#env.options.maxResponseBytes) {
+      controller.abort(relayErrors.responseTooLarge(this.#env.options.maxResponseBytes));
+      return;
+    }
+    const held = this.#decide(status, headers, declared);
+    if (held !== null) {
+      this.#mode = 'hold';
+      this.#held = held;
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#received += chunk.length;
+    const { options } = this.#env;
+    if (this.#received > options.maxResponseBytes) {
+      controller.abort(relayErrors.responseTooLarge(options.maxResponseBytes));
+      return;
+    }
+    if (this.#mode === 'stream') {
+      this.#write(controller, chunk);
+      return;
+    }
+    const held = this.#held;
+    if (this.#mode !== 'hold' || held === null) return;
+    held.bytes += chunk.length;
+    held.chunks.push(chunk);
+    if (held.bytes > options.heldResponseBytes) {
+      // Too big to hold: give up the retry and pass what we have, then the rest, through.
+      this.#held = null;
+      this.#startStreaming(held.status, held.headers, held.extra);
+      for (const c of held.chunks) this.#write(controller, c);
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.controller = null;
+    const held = this.#held;
+    if (this.#mode === 'hold' && held !== null) {
+      if (held.final) {
+        // Nothing left to decide: answer now, in undici's callback, rather than after a promise hop.
+        this.#held = null;
+        this.#flush(held, held.extra);
+        this.#resolve!('streamed');
+        return;
+      }
+      this.#resolve!('held');
+      return;
+    }
+    this.#res.end();
+    this.#resolve!('streamed');
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.controller = null;
+    this.#res.off('drain', onDrain);
+    // Undici and socket errors become relay errors here, so that a bug of ours still shows as a 500.
+    this.#reject!(toRelayError(this.#stopped ?? error));
+  }
+}
+
+function newHeld(
+  status: number,
+  headers: IncomingHttpHeaders,
+  waitMs: number | null,
+  final: boolean,
+  extra: Record<string, string> | undefined,
+): Held {
+  return { status, headers, chunks: [], bytes: 0, waitMs, final, extra };
+}
+
+/** Compressed bodies are not scanned (see docs/relay.md). */
+function isIdentity(headers: IncomingHttpHeaders): boolean {
+  const encoding = headers['content-encoding'];
+  return encoding === undefined || encoding === 'identity';
+}
+
+function scannerFor(headers: IncomingHttpHeaders, needles: readonly Buffer[]): SecretScanner | null {
+  return needles.length > 0 && isIdentity(headers) ? new SecretScanner(needles) : null;
+}
+
+/** On a 429/503 passed through without a `Retry-After`, say how long the provider asked us to wait. */
+function advertiseWait(
+  headers: IncomingHttpHeaders,
+  hintMs: number | null,
+): Record<string, string> | undefined {
+  if (hintMs === null || headers['retry-after'] !== undefined) return undefined;
+  return { 'retry-after': String(Math.max(1, Math.ceil(hintMs / 1000))) };
+}

@@ -1,0 +1,95 @@
+import type { ProviderEntry } from '../providers/catalog-schema.ts';
+import { relayErrors } from './errors.ts';
+import type { RelayCredential } from './types.ts';
+
+/** How a credential is attached to one relayed request. */
+export interface CredentialPlacement {
+  /** Lower-cased header name and value, or undefined for `query` style. */
+  header: readonly [name: string, value: string] | undefined;
+  /** Query parameter name and value for `query` style. */
+  query: readonly [name: string, value: string] | undefined;
+  /** Byte strings that must never reach the caller (the secret, and the header value built from it). */
+  needles: Buffer[];
+  /** The same, as strings, for checking response headers. */
+  secrets: string[];
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f]/;
+
+const fill = (format: string, placeholder: string, value: string) => format.split(placeholder).join(value);
+
+function inHeader(name: string, value: string, secret: string): CredentialPlacement {
+  const needles = [Buffer.from(secret)];
+  const secrets = [secret];
+  if (value !== secret) {
+    needles.push(Buffer.from(value));
+    secrets.push(value);
+  }
+  return { header: [name.toLowerCase(), value], query: undefined, needles, secrets };
+}
+
+/**
+ * Attaches the credential the way the provider wants it. API keys use the provider's `api_key.header`/`format`; OAuth
+ * and client-credentials tokens use `api.auth_style`: `bearer` → `Authorization: Bearer`, `header` → `auth_header` with
+ * `auth_format`, `basic` → `Authorization: Basic base64(auth_format)`, `query` → `auth_query_param`.
+ */
+export function placeCredential(provider: ProviderEntry, credential: RelayCredential): CredentialPlacement {
+  const secret = credential.value;
+  // A stored secret with CR/LF would otherwise become header injection; undici would throw anyway.
+  if (typeof secret !== 'string' || secret === '' || UNSAFE.test(secret))
+    throw relayErrors.credentialUnusable();
+  if (credential.authMethod === 'api_key' && provider.api_key !== undefined) {
+    return inHeader(provider.api_key.header, fill(provider.api_key.format, '{api_key}', secret), secret);
+  }
+  const api = provider.api;
+  switch (api.auth_style) {
+    case 'header':
+      return inHeader(
+        api.auth_header ?? 'authorization',
+        fill(api.auth_format ?? '{access_token}', '{access_token}', secret),
+        secret,
+      );
+    case 'basic': {
+      const raw = fill(api.auth_format ?? '{access_token}', '{access_token}', secret);
+      return inHeader('authorization', `Basic ${Buffer.from(raw, 'utf8').toString('base64')}`, secret);
+    }
+    case 'query':
+      return {
+        header: undefined,
+        query: [api.auth_query_param ?? 'access_token', secret],
+        needles: [Buffer.from(secret)],
+        secrets: [secret],
+      };
+    default:
+      return inHeader('authorization', `Bearer ${secret}`, secret);
+  }
+}
+
+/** Past this many credentials per provider the memo is simply cleared. */
+const MEMO_LIMIT = 1000;
+
+/**
+ * Memoises placements per provider and credential: the same token is attached thousands of times between two
+ * refreshes, and building the header value and the scan needles each time showed up in profiles. Held in this
+ * process's memory only, where the token service keeps the same secrets anyway.
+ */
+export class CredentialPlacer {
+  readonly #memo = new WeakMap<ProviderEntry, Map<string, CredentialPlacement>>();
+
+  place(provider: ProviderEntry, credential: RelayCredential): CredentialPlacement {
+    let byCredential = this.#memo.get(provider);
+    if (byCredential === undefined) {
+      byCredential = new Map();
+      this.#memo.set(provider, byCredential);
+    }
+    const key = `${credential.authMethod}\u0000${credential.value}`;
+    let placement = byCredential.get(key);
+    if (placement === undefined) {
+      placement = placeCredential(provider, credential);
+      if (byCredential.size >= MEMO_LIMIT) byCredential.clear();
+      byCredential.set(key, placement);
+    }
+    return placement;
+  }
+}

@@ -1,0 +1,184 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { unauthorized } from '../api/middleware/authenticate.ts';
+import type { AppContext } from '../context.ts';
+import { PipesError } from '../errors.ts';
+import { type CallEnv, RelayCall } from './call.ts';
+import { CredentialPlacer } from './credential.ts';
+import { createPinnedDispatcher, type EgressPolicy } from './egress/index.ts';
+import { relayErrors, writeRelayError } from './errors.ts';
+import { mintRelayToken } from './mint.ts';
+import { type RelayOptions, type RelayOptionsInput, resolveRelayOptions } from './options.ts';
+import { RelayTokens } from './relay-token.ts';
+import { createRequestIds } from './request-ids.ts';
+import { isRelayUrl, parseRelayRoute, selectionFromHeaders } from './routing.ts';
+import { TargetBuilder } from './target.ts';
+import { RelayThrottle } from './throttle.ts';
+import type { RelayDeps, RelaySelection } from './types.ts';
+
+/**
+ * The relay: `ANY /relay/{slug}/{path…}` (and the relay-token form) calls the provider's API with the connection's
+ * credential attached server-side. It is a raw `node:http` handler on undici's dispatch API rather than a Hono route:
+ * on the hot path every layer of Web `Request`/`Response` objects costs throughput (docs/relay.md, "Benchmark").
+ */
+export interface Relay {
+  /** True for URLs the relay serves (`/relay/…`). */
+  matches(url: string | undefined): boolean;
+  /** The `node:http` request listener. Never throws; every failure becomes a Pipes error response. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  close(): Promise<void>;
+}
+
+export type RelayContext = Pick<AppContext, 'config' | 'vault' | 'clock' | 'log'>;
+
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const RETRY_MAX_HEADER = 'pipes-retry-max-ms';
+const TARGET_ORIGIN_HEADER = 'pipes-target-origin';
+
+/** The egress policy of the relay, from the configuration (`PIPES_ALLOW_PRIVATE_NETWORK` covers loopback too). */
+export function relayEgressPolicy(config: AppContext['config']): EgressPolicy {
+  return {
+    allowLoopback: config.egress.allowPrivateNetwork,
+    allowPrivate: config.egress.allowPrivateNetwork,
+    allowHttp: config.egress.allowInsecureHttp,
+  };
+}
+
+export function createRelay(ctx: RelayContext, deps: RelayDeps, input: RelayOptionsInput = {}): Relay {
+  const options = resolveRelayOptions(input);
+  const policy = relayEgressPolicy(ctx.config);
+  const dispatcher = createPinnedDispatcher({
+    policy,
+    ...(options.resolver ? { lookup: options.resolver } : {}),
+    connectTimeoutMs: options.connectTimeoutMs,
+    headersTimeoutMs: options.headersTimeoutMs,
+    bodyTimeoutMs: options.bodyTimeoutMs,
+    keepAliveTimeoutMs: options.keepAliveTimeoutMs,
+    connectionsPerOrigin: options.connectionsPerOrigin,
+  });
+  const tokens = new RelayTokens(ctx.vault);
+  const throttle = new RelayThrottle(ctx.config.relayThrottle);
+  const env: RelayEnv = {
+    ctx,
+    deps,
+    options,
+    dispatcher,
+    tokens,
+    throttle,
+    targets: new TargetBuilder(policy),
+    credentials: new CredentialPlacer(),
+    random: options.random ?? Math.random,
+    log: ctx.log,
+  };
+  const nextRequestId = createRequestIds();
+
+  return {
+    matches: isRelayUrl,
+    handle(req, res) {
+      const incoming = req.headers['x-request-id'];
+      const requestId =
+        typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : nextRequestId();
+      void serve(env, req, res, requestId);
+    },
+    async close() {
+      await dispatcher.destroy();
+    },
+  };
+}
+
+interface RelayEnv extends CallEnv {
+  ctx: RelayContext;
+  deps: RelayDeps;
+  tokens: RelayTokens;
+}
+
+function fail(
+  env: RelayEnv,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  error: unknown,
+): void {
+  const relayError = error instanceof PipesError ? error : null;
+  if (relayError === null) {
+    env.ctx.log.error({ err: error, requestId }, 'relay: unexpected error');
+  } else if (relayError.status >= 500 && relayError.status !== 502 && relayError.status !== 504) {
+    env.ctx.log.error({ code: relayError.code, requestId }, relayError.message);
+  } else if (relayError.status >= 500) {
+    env.ctx.log.warn({ code: relayError.code, requestId }, relayError.message);
+  }
+  const shown =
+    relayError ??
+    new PipesError('server_error', `Internal error. Quote request id ${requestId} when reporting it.`, {
+      status: 500,
+    });
+  // A body we did not read must not be parsed as the next request on this connection.
+  writeRelayError(res, shown, requestId, !req.complete);
+}
+
+/** Serves one relay request; every failure becomes a Pipes error response (or a cut connection once streaming). */
+async function serve(env: RelayEnv, req: IncomingMessage, res: ServerResponse, requestId: string) {
+  try {
+    await routeRequest(env, req, res, requestId);
+  } catch (error) {
+    fail(env, req, res, requestId, error);
+  }
+}
+
+async function routeRequest(env: RelayEnv, req: IncomingMessage, res: ServerResponse, requestId: string) {
+  const method = req.method ?? 'GET';
+  if (FORBIDDEN_METHODS.has(method))
+    throw relayErrors.methodNotAllowed(method, 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+  const route = parseRelayRoute(req.url ?? '/');
+  if (route.kind === 'mint') {
+    if (method !== 'POST') throw relayErrors.methodNotAllowed(method, 'POST');
+    await mintRelayToken(env, req, res, requestId);
+    return;
+  }
+
+  let environmentId: string;
+  let selection: RelaySelection;
+  let targetOrigin: string | undefined;
+  if (route.kind === 'key') {
+    const auth = await env.deps.authenticate(headerValue(req.headers, 'authorization'));
+    if (auth === null) throw unauthorized();
+    environmentId = auth.environment.id;
+    selection = selectionFromHeaders(req.headers);
+    targetOrigin = headerValue(req.headers, TARGET_ORIGIN_HEADER);
+  } else {
+    const claims = env.tokens.verify(route.token, env.ctx.clock.now());
+    if (claims === null || claims.provider !== route.slug) throw relayErrors.invalidToken();
+    if (claims.apiKeyId !== undefined && env.deps.isApiKeyActive !== undefined) {
+      if (!(await env.deps.isApiKeyActive(claims.apiKeyId))) throw relayErrors.invalidToken();
+    }
+    environmentId = claims.environmentId;
+    selection = claims.selection;
+    targetOrigin = claims.targetOrigin;
+  }
+  const budgetMs = retryBudget(req.headers, env.options);
+  const connection = await env.deps.resolveConnection(environmentId, route.slug, selection);
+  await new RelayCall(env, req, res, requestId, {
+    connection,
+    path: route.path,
+    query: route.query,
+    targetOrigin,
+    budgetMs,
+  }).run();
+}
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** `Pipes-Retry-Max-Ms`: the caller's retry and throttle-wait budget for this request; 0 = never wait. */
+function retryBudget(headers: IncomingHttpHeaders, options: RelayOptions): number {
+  const raw = headerValue(headers, RETRY_MAX_HEADER);
+  if (raw === undefined) return options.retry.maxTotalMs;
+  if (!/^\d{1,9}$/.test(raw.trim())) {
+    throw new PipesError('invalid_header', 'Pipes-Retry-Max-Ms must be a whole number of milliseconds.', {
+      status: 400,
+    });
+  }
+  return Math.min(Number(raw.trim()), options.totalTimeoutMs);
+}

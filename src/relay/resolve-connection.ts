@@ -1,0 +1,80 @@
+import type { AppContext } from '../context.ts';
+import { PipesError } from '../errors.ts';
+import { resolveIntegrationProvider } from '../providers/resolve.ts';
+import { findEnvironmentById } from '../store/environments.ts';
+import { parseJsonObject } from '../tokens/present-account.ts';
+import { vendCredential } from '../tokens/vend.ts';
+import type { RelayConnection, RelaySelection } from './types.ts';
+
+const notInstalled = (slug: string) =>
+  new PipesError('not_installed', `No connected ${slug} account matches this selection.`, { status: 404 });
+
+/** Codes of the token service that mean "nothing to relay to" for this caller: all answered as not_installed. */
+const NOT_INSTALLED_CODES = new Set(['data_integration_not_found', 'connected_account_not_found']);
+
+/**
+ * Finds the connection a relayed request selects and a usable credential, through the token service: the selection
+ * rules of `/credentials` (a named `connected_account_id` is looked up among this owner's connections only, so another
+ * tenant's id is simply not found), the single-flight refresh, and a forced refresh when the provider says 401.
+ */
+export async function resolveRelayConnection(
+  ctx: AppContext,
+  environmentId: string,
+  slug: string,
+  selection: RelaySelection,
+): Promise<RelayConnection> {
+  const environment = await findEnvironmentById(ctx.store.db, environmentId);
+  if (!environment) throw notInstalled(slug);
+  let outcome: Awaited<ReturnType<typeof vendCredential>>;
+  try {
+    outcome = await vendCredential(ctx, environment, slug, {
+      user_id: selection.userId,
+      organization_id: selection.organizationId,
+      connected_account_id: selection.connectedAccountId,
+      connection_owner: selection.connectionOwner,
+      supports_multiple_connections: true,
+    });
+  } catch (error) {
+    if (error instanceof PipesError && NOT_INSTALLED_CODES.has(error.code)) throw notInstalled(slug);
+    if (
+      error instanceof PipesError &&
+      (error.code === 'user_id_required' || error.code === 'organization_id_required')
+    ) {
+      throw new PipesError('invalid_selection', error.message, { status: 400 });
+    }
+    throw error;
+  }
+  if (!outcome.active) {
+    if (outcome.error === 'not_installed') throw notInstalled(slug);
+    throw new PipesError(
+      'needs_reauthorization',
+      `The ${slug} connection needs the user to reauthorize it (connect again through the authorize flow or the widget).`,
+      { status: 424 },
+    );
+  }
+  const { account, integration } = outcome;
+  const provider = resolveIntegrationProvider(ctx, integration);
+  const metadata = parseJsonObject(account.metadata);
+  const config: Record<string, string> = { ...parseJsonObject(account.config) };
+  for (const [field, path] of Object.entries(provider.metadata_to_config)) {
+    const value = metadata[path];
+    if (value !== undefined) config[field] = value;
+  }
+  const authMethod = account.auth_method;
+  return {
+    accountId: account.id,
+    provider,
+    config,
+    credential: { accountId: account.id, authMethod, value: outcome.value },
+    async forceRefresh() {
+      if (authMethod === 'api_key') return null;
+      const fresh = await ctx.tokens.refresher.ensureFresh(account, {
+        kind: 'forced',
+        staleVersion: account.token_version,
+      });
+      // Nothing new to retry with (a non-expiring token, or a refresh that could not run): let the 401 through.
+      if (fresh.kind !== 'fresh' || fresh.accessToken === outcome.value) return null;
+      return { accountId: account.id, authMethod, value: fresh.accessToken };
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { relayErrors } from './errors.ts';
+import type { RelaySelection } from './types.ts';
+
+/**
+ * Relay URLs:
+ * - `ANY  /relay/{slug}/{provider path…}`          API key in `Authorization`, selection in `Pipes-*` headers;
+ * - `ANY  /relay/t/{token}/{slug}/{provider path…}` the relay token is the credential and carries the selection;
+ * - `POST /relay/tokens`                            mints a relay token (API key).
+ */
+export type RelayRoute =
+  | { kind: 'mint' }
+  | { kind: 'key'; slug: string; path: string; query: string | undefined }
+  | { kind: 'token'; token: string; slug: string; path: string; query: string | undefined };
+
+export const RELAY_PREFIX = '/relay/';
+const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+/** True when this request belongs to the relay (the rest goes to the API app). */
+export function isRelayUrl(url: string | undefined): boolean {
+  return url?.startsWith(RELAY_PREFIX) === true;
+}
+
+function splitSegment(rest: string): [head: string, tail: string] {
+  const slash = rest.indexOf('/');
+  return slash === -1 ? [rest, ''] : [rest.slice(0, slash), rest.slice(slash)];
+}
+
+function checkSlug(slug: string): string {
+  if (!SLUG.test(slug)) throw relayErrors.invalidPath('the provider slug is malformed');
+  return slug;
+}
+
+/** Parses a raw request target (`/relay/…?…`). Throws `route_not_found` or `invalid_relay_path`. */
+export function parseRelayRoute(url: string): RelayRoute {
+  const question = url.indexOf('?');
+  const pathPart = question === -1 ? url : url.slice(0, question);
+  const query = question === -1 ? undefined : url.slice(question + 1);
+  const rest = pathPart.slice(RELAY_PREFIX.length);
+  if (rest === 'tokens' || rest === 'tokens/') {
+    if (query !== undefined && query !== '') throw relayErrors.routeNotFound();
+    return { kind: 'mint' };
+  }
+  if (rest.startsWith('t/')) {
+    const [token, afterToken] = splitSegment(rest.slice(2));
+    if (token === '' || afterToken === '') throw relayErrors.routeNotFound();
+    const [slug, path] = splitSegment(afterToken.slice(1));
+    return { kind: 'token', token, slug: checkSlug(slug), path, query };
+  }
+  const [slug, path] = splitSegment(rest);
+  if (slug === '') throw relayErrors.routeNotFound();
+  return { kind: 'key', slug: checkSlug(slug), path, query };
+}
+
+/** Printable ASCII without spaces: ids, never free text. */
+const SELECTION_VALUE = /^[\x21-\x7e]{1,255}$/;
+
+function selectionValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const raw = headers[name];
+  if (raw === undefined) return undefined;
+  if (Array.isArray(raw)) throw relayErrors.invalidSelection(`Send the ${name} header once.`);
+  const value = raw.trim();
+  if (value === '') return undefined;
+  if (!SELECTION_VALUE.test(value)) throw relayErrors.invalidSelection(`The ${name} header is malformed.`);
+  return value;
+}
+
+/** Builds a selection, checking its shape. Which account it finds is the token service's business. */
+export function checkSelection(input: {
+  userId?: string | undefined;
+  organizationId?: string | undefined;
+  connectedAccountId?: string | undefined;
+  connectionOwner?: string | undefined;
+}): RelaySelection {
+  const selection: RelaySelection = {};
+  for (const field of ['userId', 'organizationId', 'connectedAccountId'] as const) {
+    const value = input[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !SELECTION_VALUE.test(value)) {
+      throw relayErrors.invalidSelection(`The ${field} of the selection is malformed.`);
+    }
+    selection[field] = value;
+  }
+  if (input.connectionOwner !== undefined) {
+    if (input.connectionOwner !== 'user' && input.connectionOwner !== 'organization') {
+      throw relayErrors.invalidSelection('The connection owner must be "user" or "organization".');
+    }
+    selection.connectionOwner = input.connectionOwner;
+  }
+  if (
+    selection.userId === undefined &&
+    selection.organizationId === undefined &&
+    selection.connectedAccountId === undefined
+  ) {
+    throw relayErrors.invalidSelection(
+      'Say whose connection to use: send Pipes-User-Id (and Pipes-Organization-Id for organization connections) ' +
+        'or Pipes-Connected-Account-Id.',
+    );
+  }
+  return selection;
+}
+
+/** The selection headers of an API-key relay call. */
+export function selectionFromHeaders(headers: IncomingHttpHeaders): RelaySelection {
+  return checkSelection({
+    userId: selectionValue(headers, 'pipes-user-id'),
+    organizationId: selectionValue(headers, 'pipes-organization-id'),
+    connectedAccountId: selectionValue(headers, 'pipes-connected-account-id'),
+    connectionOwner: selectionValue(headers, 'pipes-connection-owner'),
+  });
+}

@@ -1,0 +1,442 @@
+import type { AppContext } from '../../context.ts';
+import { PipesError } from '../../errors.ts';
+import { recordEvent } from '../../events/record-event.ts';
+import { type ProviderTokenSet, TokenEndpointError } from '../../oauth/types.ts';
+import type { ConnectedAccountTable, DataIntegrationTable } from '../../store/schema.ts';
+import { openAccountSecret, sealAccountSecret } from '../account-secrets.ts';
+import { computeExpiry, type ExpiryPolicy, isDueForRefresh, nextRefreshAt } from '../expiry.ts';
+import { connectedAccountEventPayload } from '../present-account.ts';
+import { SecretCache } from '../secret-cache.ts';
+
+/**
+ * Single-flight refresh of one connected account, across callers in this process and across processes.
+ *
+ * - In this process, concurrent callers for one account share one promise.
+ * - Across processes, a lease on the account row (lease_owner / lease_until / lease_fence, taken with one
+ *   compare-and-set UPDATE) admits one refresher; the others wait and re-read.
+ * - After taking the lease the row is read again (the CAS returns it): if someone refreshed meanwhile, no call.
+ * - Before calling the provider, the attempt is journaled (`refresh_attempt_version`). If the process dies between
+ *   the provider's answer and the commit, the next holder finds the journal open and knows the outcome is unknown.
+ * - The commit is a compare-and-set on (token_version, lease_fence, generation): a holder that was fenced out, an
+ *   account re-authorized meanwhile (new generation) or deleted, all make the write match zero rows.
+ * - Between the provider's answer and that commit there is only parsing, sealing and one UPDATE (R-L5).
+ */
+
+/** How a refresh grant is made against the provider; the OAuth client implements it. */
+export type RefreshGrant = (input: {
+  account: ConnectedAccountTable;
+  integration: DataIntegrationTable;
+  /** The refresh token read under the lease; null for client-credentials accounts (a new grant is made). */
+  refreshToken: string | null;
+}) => Promise<{ tokens: ProviderTokenSet; expiry: ExpiryPolicy }>;
+
+export interface RefreshOptions {
+  /** Lease time-to-live. The provider call's timeout must stay well inside it. */
+  leaseTtlMs: number;
+  /** How long a caller waits for another process's refresh before giving up with a 503. */
+  maxWaitMs: number;
+  /** Pause between two looks at a lease held by someone else. */
+  pollMs: number;
+  /** Immediate retries of a transient failure with the same refresh token, under the same lease. */
+  transientRetries: number;
+  /** After a failed refresh, callers are not sent to the provider again for this long (no hot loop). */
+  cooldownMs: number;
+}
+
+export const DEFAULT_REFRESH_OPTIONS: RefreshOptions = {
+  leaseTtlMs: 30_000,
+  maxWaitMs: 20_000,
+  pollMs: 40,
+  transientRetries: 2,
+  cooldownMs: 30_000,
+};
+
+export type RefreshReason =
+  /** The token is expired or within its margin. */
+  | { kind: 'expiry' }
+  /** The background refresher's keep-alive or ahead-of-expiry run: refresh if `next_refresh_at` is due. */
+  | { kind: 'scheduled' }
+  /** A provider said 401 to this token version: refresh unless someone already replaced it. */
+  | { kind: 'forced'; staleVersion: number };
+
+export type FreshAccount =
+  | { kind: 'fresh'; row: ConnectedAccountTable; accessToken: string }
+  | { kind: 'needs_reauthorization'; row: ConnectedAccountTable };
+
+/** What the refresher needs from the context. */
+export type RefreshDeps = Pick<AppContext, 'store' | 'vault' | 'clock' | 'log' | 'failpoints'>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The longest pause between two immediate retries under one lease. */
+const MAX_RETRY_PAUSE_MS = 2_000;
+
+export class SingleFlightRefresher {
+  private readonly inFlight = new Map<string, Promise<FreshAccount>>();
+  private readonly owner: string;
+
+  constructor(
+    private readonly ctx: RefreshDeps,
+    private readonly refreshGrant: RefreshGrant,
+    private readonly options: RefreshOptions = DEFAULT_REFRESH_OPTIONS,
+    private readonly secrets: SecretCache = new SecretCache(),
+  ) {
+    this.owner = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  }
+
+  /** Returns a usable access token for the account, refreshing it first when the reason calls for it. */
+  async ensureFresh(
+    account: ConnectedAccountTable,
+    reason: RefreshReason = { kind: 'expiry' },
+  ): Promise<FreshAccount> {
+    if (account.state === 'needs_reauthorization') return { kind: 'needs_reauthorization', row: account };
+    if (!this.wantsRefresh(account, reason, this.ctx.clock.now())) return this.present(account);
+    const key = account.id;
+    const running = this.inFlight.get(key);
+    if (running) return running;
+    const promise = this.refreshAcrossProcesses(account.id, reason).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, promise);
+    return promise;
+  }
+
+  private wantsRefresh(row: ConnectedAccountTable, reason: RefreshReason, now: number): boolean {
+    if (row.state !== 'connected') return false;
+    const issuedAt = row.last_refresh_at ?? row.created_at;
+    if (row.auth_method === 'client_credentials') {
+      // No refresh token: a new client-credentials grant replaces the token when it is missing or due.
+      return (
+        row.access_token === null ||
+        isDueForRefresh(row.expires_at, issuedAt, now) ||
+        (reason.kind === 'forced' && row.token_version === reason.staleVersion)
+      );
+    }
+    if (row.auth_method !== 'oauth' || row.refresh_token === null) return false;
+    switch (reason.kind) {
+      case 'expiry':
+        return isDueForRefresh(row.expires_at, issuedAt, now);
+      case 'scheduled':
+        return (
+          (row.next_refresh_at !== null && row.next_refresh_at <= now) ||
+          isDueForRefresh(row.expires_at, issuedAt, now)
+        );
+      default:
+        return row.token_version === reason.staleVersion;
+    }
+  }
+
+  private present(row: ConnectedAccountTable): FreshAccount {
+    if (row.state !== 'connected') return { kind: 'needs_reauthorization', row };
+    const accessToken = this.secrets.open(this.ctx.vault, row, 'access_token', row.access_token);
+    if (accessToken === null) return { kind: 'needs_reauthorization', row };
+    return { kind: 'fresh', row, accessToken };
+  }
+
+  private async readRow(id: string): Promise<ConnectedAccountTable | undefined> {
+    return this.ctx.store.db
+      .selectFrom('connected_accounts')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  private async refreshAcrossProcesses(id: string, reason: RefreshReason): Promise<FreshAccount> {
+    const { db } = this.ctx.store;
+    const started = this.ctx.clock.now();
+    for (;;) {
+      const now = this.ctx.clock.now();
+      const current = await this.readRow(id);
+      if (!current)
+        throw new PipesError('connected_account_not_found', 'Connected account not found.', { status: 404 });
+      if (!this.wantsRefresh(current, reason, now)) return this.present(current);
+      if (current.refresh_cooldown_until !== null && current.refresh_cooldown_until > now) {
+        return this.unavailable(current, current.refresh_cooldown_until - now);
+      }
+      // Take the lease: one compare-and-set, atomic on both engines. It returns the row as it is now.
+      const leased = await db
+        .updateTable('connected_accounts')
+        .set((eb) => ({
+          lease_owner: this.owner,
+          lease_until: now + this.options.leaseTtlMs,
+          lease_fence: eb('lease_fence', '+', 1),
+        }))
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
+        .returningAll()
+        .executeTakeFirst();
+      if (leased) return this.refreshUnderLease(leased, reason);
+      if (now - started > this.options.maxWaitMs) {
+        throw new PipesError(
+          'refresh_in_progress',
+          'Another instance is refreshing this token; retry shortly.',
+          {
+            status: 503,
+            headers: { 'Retry-After': '1' },
+          },
+        );
+      }
+      await sleep(this.options.pollMs + Math.random() * this.options.pollMs);
+    }
+  }
+
+  private async refreshUnderLease(row: ConnectedAccountTable, reason: RefreshReason): Promise<FreshAccount> {
+    const { db } = this.ctx.store;
+    const fence = row.lease_fence;
+    const release = () => this.releaseLease(row.id, fence);
+    try {
+      // Double check under the lease: another process may have refreshed between our read and the lease.
+      if (!this.wantsRefresh(row, reason, this.ctx.clock.now())) return this.present(row);
+      const outcomeUnknown =
+        row.refresh_attempt_version !== null && row.refresh_attempt_version === row.token_version;
+      const integration = await db
+        .selectFrom('data_integrations')
+        .selectAll()
+        .where('id', '=', row.data_integration_id)
+        .executeTakeFirst();
+      if (!integration) return this.present(row);
+      // Always the refresh token just read under the lease, never a cached one (R-L3).
+      const refreshToken = openAccountSecret(this.ctx.vault, row, 'refresh_token', row.refresh_token);
+      if (refreshToken === null && row.auth_method === 'oauth') return this.present(row);
+
+      const journaled = await db
+        .updateTable('connected_accounts')
+        .set({ refresh_attempt_version: row.token_version, refresh_attempt_started_at: this.ctx.clock.now() })
+        .where('id', '=', row.id)
+        .where('lease_fence', '=', fence)
+        .where('lease_until', '>', this.ctx.clock.now())
+        .executeTakeFirst();
+      if (Number(journaled.numUpdatedRows) !== 1) return this.afterLosingLease(row.id, fence);
+      await this.ctx.failpoints.hit('before_provider_call');
+
+      let lastError: TokenEndpointError | undefined;
+      // An earlier attempt under this lease may have reached the provider: a later invalid_grant is then ambiguous.
+      let sawAmbiguous = false;
+      const leaseStart = this.ctx.clock.now();
+      for (let attempt = 0; attempt <= this.options.transientRetries; attempt++) {
+        // Retries stay well inside the lease.
+        if (attempt > 0 && this.ctx.clock.now() - leaseStart > this.options.leaseTtlMs / 2) break;
+        // The lease is re-checked right before every call, the first included: a holder that stalled past its lease
+        // (a GC pause, SIGSTOP) must not send a refresh token that another instance may have rotated since (R-L4).
+        if (!(await this.holdsLease(row.id, fence))) return await this.afterLosingLease(row.id, fence);
+        try {
+          const result = await this.refreshGrant({ account: row, integration, refreshToken });
+          await this.ctx.failpoints.hit('after_provider_response');
+          return await this.commitSuccess(row, fence, result.tokens, result.expiry);
+        } catch (error) {
+          if (!(error instanceof TokenEndpointError)) throw error;
+          lastError = error;
+          if (error.ambiguous) sawAmbiguous = true;
+          if (error.kind !== 'transient' && error.kind !== 'malformed') break;
+          // A Retry-After longer than a short pause is honoured by the cool-down, never cut short by a retry (R7).
+          if (error.retryAfterMs !== null && error.retryAfterMs > MAX_RETRY_PAUSE_MS) break;
+          if (attempt < this.options.transientRetries)
+            await sleep(Math.min(error.retryAfterMs ?? 200 * 2 ** attempt, MAX_RETRY_PAUSE_MS));
+        }
+      }
+      // For client credentials the tenant's own client id/secret is the grant: invalid_client means it is dead.
+      const grantIsDead =
+        lastError?.kind === 'invalid_grant' ||
+        (row.auth_method === 'client_credentials' && lastError?.kind === 'invalid_client');
+      if (lastError && grantIsDead)
+        return await this.commitInvalidGrant(row, fence, outcomeUnknown || sawAmbiguous, lastError);
+      return await this.commitFailure(row, fence, lastError);
+    } finally {
+      await release().catch((error) =>
+        this.ctx.log.warn({ err: error, account: row.id }, 'could not release refresh lease'),
+      );
+    }
+  }
+
+  private async holdsLease(id: string, fence: number): Promise<boolean> {
+    const held = await this.ctx.store.db
+      .selectFrom('connected_accounts')
+      .select('id')
+      .where('id', '=', id)
+      .where('lease_fence', '=', fence)
+      .where('lease_until', '>', this.ctx.clock.now())
+      .executeTakeFirst();
+    return held !== undefined;
+  }
+
+  private async releaseLease(id: string, fence: number): Promise<void> {
+    await this.ctx.store.db
+      .updateTable('connected_accounts')
+      .set({ lease_until: 0 })
+      .where('id', '=', id)
+      .where('lease_fence', '=', fence)
+      .execute();
+  }
+
+  /**
+   * After losing the lease or the commit's compare-and-set: the row as it now is. If it still needs a refresh, the
+   * instance holding the lease now is refreshing it (or failed to): wait for it, or take over, like any other caller —
+   * never hand out the token we found due (R9, T5).
+   */
+  private async afterLosingLease(id: string, fence: number): Promise<FreshAccount> {
+    const current = await this.readRow(id);
+    if (!current)
+      throw new PipesError('connected_account_not_found', 'Connected account not found.', { status: 404 });
+    if (!this.wantsRefresh(current, { kind: 'expiry' }, this.ctx.clock.now())) return this.present(current);
+    await this.releaseLease(id, fence);
+    return this.refreshAcrossProcesses(id, { kind: 'expiry' });
+  }
+
+  private async commitSuccess(
+    row: ConnectedAccountTable,
+    fence: number,
+    tokens: ProviderTokenSet,
+    policy: ExpiryPolicy,
+  ): Promise<FreshAccount> {
+    const now = this.ctx.clock.now();
+    // A response without a refresh token keeps the old one (RFC 6749 §6); a new one replaces it in this same write.
+    const hasRefresh = tokens.refreshToken !== null || row.refresh_token !== null;
+    const expiry = computeExpiry(tokens.expiresIn, policy, hasRefresh, now);
+    const updated = await this.ctx.store.db
+      .updateTable('connected_accounts')
+      .set((eb) => ({
+        access_token: sealAccountSecret(this.ctx.vault, row, 'access_token', tokens.accessToken),
+        ...(tokens.refreshToken !== null
+          ? { refresh_token: sealAccountSecret(this.ctx.vault, row, 'refresh_token', tokens.refreshToken) }
+          : {}),
+        ...(tokens.scopes !== null ? { scopes: JSON.stringify(tokens.scopes) } : {}),
+        expires_at: expiry.expiresAt,
+        expiry_kind: expiry.kind,
+        token_version: eb('token_version', '+', 1),
+        refresh_attempt_version: null,
+        refresh_attempt_started_at: null,
+        last_refresh_at: now,
+        last_refresh_outcome: 'refreshed',
+        last_refresh_error: null,
+        refresh_failures: 0,
+        refresh_cooldown_until: null,
+        next_refresh_at: nextRefreshAt(expiry.expiresAt, now, hasRefresh, now),
+        updated_at: now,
+      }))
+      .where('id', '=', row.id)
+      .where('token_version', '=', row.token_version)
+      .where('generation', '=', row.generation)
+      .where('lease_fence', '=', fence)
+      .returningAll()
+      .executeTakeFirst();
+    if (!updated) {
+      // Fenced out, re-authorized or deleted meanwhile: this result is discarded and the row as it is wins.
+      this.ctx.log.warn(
+        { account: row.id },
+        'refresh result discarded: the account changed during the refresh',
+      );
+      return this.afterLosingLease(row.id, fence);
+    }
+    return this.present(updated);
+  }
+
+  /**
+   * `invalid_grant` is final only for the token version we refreshed with: re-read first (R-L8). Marking the account
+   * and writing its event is one compare-and-set transaction, so the event is emitted exactly once.
+   */
+  private async commitInvalidGrant(
+    row: ConnectedAccountTable,
+    fence: number,
+    outcomeUnknown: boolean,
+    error: TokenEndpointError,
+  ): Promise<FreshAccount> {
+    const now = this.ctx.clock.now();
+    const reason = outcomeUnknown ? 'refresh_outcome_unknown' : 'invalid_grant';
+    const marked = await this.ctx.store.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('connected_accounts')
+        .set({
+          state: 'needs_reauthorization',
+          reauthorization_reason: reason,
+          refresh_attempt_version: null,
+          refresh_attempt_started_at: null,
+          last_refresh_at: now,
+          last_refresh_outcome: 'invalid_grant',
+          last_refresh_error: describeProviderError(error),
+          next_refresh_at: null,
+          updated_at: now,
+        })
+        .where('id', '=', row.id)
+        .where('token_version', '=', row.token_version)
+        .where('generation', '=', row.generation)
+        .where('lease_fence', '=', fence)
+        .where('state', '=', 'connected')
+        .returningAll()
+        .executeTakeFirst();
+      if (!updated) return undefined;
+      await recordEvent(trx, {
+        environmentId: updated.environment_id,
+        event: 'pipes.connected_account.reauthorization_needed',
+        data: connectedAccountEventPayload(updated),
+        organizationId: updated.organization_id,
+        connectedAccountId: updated.id,
+        now,
+      });
+      return updated;
+    });
+    if (!marked) return this.afterLosingLease(row.id, fence);
+    this.ctx.log.info({ account: row.id, reason }, 'connected account needs reauthorization');
+    return { kind: 'needs_reauthorization', row: marked };
+  }
+
+  /**
+   * A transient, ambiguous or unexpected failure never marks the account broken. It cools down so callers do not
+   * hammer the provider, keeps the journal when the outcome is unknown (a crash-like case for the next holder), and
+   * still hands out the current token while it has not expired.
+   */
+  private async commitFailure(
+    row: ConnectedAccountTable,
+    fence: number,
+    error: TokenEndpointError | undefined,
+  ): Promise<FreshAccount> {
+    const now = this.ctx.clock.now();
+    const cooldown = Math.max(this.options.cooldownMs, error?.retryAfterMs ?? 0);
+    const keepJournal = error?.ambiguous === true;
+    await this.ctx.store.db
+      .updateTable('connected_accounts')
+      .set((eb) => ({
+        ...(keepJournal ? {} : { refresh_attempt_version: null, refresh_attempt_started_at: null }),
+        last_refresh_at: now,
+        last_refresh_outcome: error?.kind ?? 'failed',
+        last_refresh_error: error ? describeProviderError(error) : 'unknown error',
+        refresh_failures: eb('refresh_failures', '+', 1),
+        refresh_cooldown_until: now + cooldown,
+        next_refresh_at: now + cooldown,
+        updated_at: now,
+      }))
+      .where('id', '=', row.id)
+      .where('lease_fence', '=', fence)
+      .execute();
+    const current = (await this.readRow(row.id)) ?? row;
+    return this.unavailable(current, cooldown, error);
+  }
+
+  private unavailable(
+    row: ConnectedAccountTable,
+    retryInMs: number,
+    error?: TokenEndpointError,
+  ): FreshAccount {
+    const now = this.ctx.clock.now();
+    if (row.state !== 'connected') return { kind: 'needs_reauthorization', row };
+    if (row.expires_at === null || row.expires_at > now) return this.present(row);
+    const seconds = Math.max(1, Math.ceil(retryInMs / 1000));
+    if (error?.kind === 'invalid_client') {
+      throw new PipesError(
+        'provider_rejected_client',
+        `The provider rejected this integration's client credentials while refreshing (${error.providerError ?? 'invalid_client'}). ` +
+          'Check the client id and secret configured for the integration.',
+        { status: 502, headers: { 'Retry-After': String(seconds) } },
+      );
+    }
+    throw new PipesError(
+      'refresh_temporarily_unavailable',
+      `The provider could not refresh this token just now; retry in ${seconds} s. The connection is kept.`,
+      { status: 503, headers: { 'Retry-After': String(seconds) } },
+    );
+  }
+}
+
+/** A short, secret-free description of a provider error for the account's refresh log. */
+function describeProviderError(error: TokenEndpointError): string {
+  const parts = [error.kind, error.providerError, error.providerErrorDescription].filter(
+    (p): p is string => !!p,
+  );
+  return parts.join(': ').slice(0, 500);
+}
