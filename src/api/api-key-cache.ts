@@ -25,7 +25,7 @@ export const API_KEY_CACHE_TTL_MS = 1_000;
 const MAX_ENTRIES = 1_000;
 
 export function createApiKeyCache(options: { ttlMs?: number; now?: () => number } = {}): ApiKeyCache {
-  const ttlMs = process.env.XOFF ? 0 : (options.ttlMs ?? API_KEY_CACHE_TTL_MS);
+  const ttlMs = options.ttlMs ?? API_KEY_CACHE_TTL_MS;
   const now = options.now ?? (() => performance.now());
   const entries = new Map<string, { found: AuthenticatedKey; until: number }>();
   return {

@@ -7,7 +7,7 @@ import { monotonicFactory } from 'ulid';
  * The factory is monotonic: two ids made in the same millisecond still sort in creation order, which is what lets
  * list pagination use the id alone as its cursor.
  */
-const nextUlid = process.env.XOFF ? monotonicFactory() : monotonicFactory(bufferedRandom());
+const nextUlid = monotonicFactory(bufferedRandom());
 
 /**
  * ulid's default source calls `crypto.getRandomValues` once per character: about a tenth of a millisecond per id in

@@ -64,7 +64,7 @@ export function openStore(database: Config['database']): Store {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: process.env.XOFF ? sqlite : cachePreparedStatements(sqlite) }),
+    dialect: new SqliteDialect({ database: cachePreparedStatements(sqlite) }),
   });
   return { db, engine: createEngine('sqlite'), location: database.file, close: () => db.destroy() };
 }

@@ -28,7 +28,7 @@ export class SecretCache {
     const key = `${account.id}\u0000${kind}`;
     const entry = this.entries.get(key);
     const now = this.now();
-    if (!process.env.XOFF && entry !== undefined && entry.until > now && entry.blob.equals(blob)) return entry.value;
+    if (entry !== undefined && entry.until > now && entry.blob.equals(blob)) return entry.value;
     const value = openAccountSecret(vault, account, kind, blob);
     if (value !== null && this.ttlMs > 0) {
       if (this.entries.size >= this.maxEntries) this.entries.clear();
