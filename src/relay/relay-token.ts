@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { SealedTokens } from '../vault/sealed-tokens.ts';
 import type { Vault } from '../vault/vault.ts';
 import type { RelaySelection } from './types.ts';
 
@@ -16,11 +16,7 @@ import type { RelaySelection } from './types.ts';
  */
 export const RELAY_TOKEN_PREFIX = 'prt_';
 const PURPOSE = 'relay-token';
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 /** Refuse absurd inputs before any crypto. */
-const MAX_TOKEN_LENGTH = 2048;
-const TOKEN_SHAPE = /^prt_([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]+)$/;
 
 export interface RelayTokenClaims {
   environmentId: string;
@@ -47,21 +43,10 @@ interface Payload {
 }
 
 export class RelayTokens {
-  readonly #vault: Vault;
-  readonly #keys = new Map<string, Buffer>();
+  readonly #sealed: SealedTokens<Payload>;
 
   constructor(vault: Vault) {
-    this.#vault = vault;
-  }
-
-  #key(keyId?: string): { keyId: string; key: Buffer } | undefined {
-    if (keyId !== undefined) {
-      const cached = this.#keys.get(keyId);
-      if (cached !== undefined) return { keyId, key: cached };
-    }
-    const derived = this.#vault.deriveKey(PURPOSE, ...(keyId === undefined ? [] : [keyId]));
-    if (derived !== undefined) this.#keys.set(derived.keyId, derived.key);
-    return derived;
+    this.#sealed = new SealedTokens(vault, RELAY_TOKEN_PREFIX, PURPOSE);
   }
 
   mint(claims: RelayTokenClaims): string {
@@ -73,40 +58,13 @@ export class RelayTokens {
     if (s.connectionOwner !== undefined) payload.w = s.connectionOwner;
     if (claims.apiKeyId !== undefined) payload.k = claims.apiKeyId;
     if (claims.targetOrigin !== undefined) payload.g = claims.targetOrigin;
-    const { keyId, key } = this.#key()!;
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(Buffer.from(`${RELAY_TOKEN_PREFIX}${keyId}`));
-    const body = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);
-    const sealed = Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
-    return `${RELAY_TOKEN_PREFIX}${keyId}.${sealed}`;
+    return this.#sealed.seal(payload);
   }
 
   /** The claims of a valid, unexpired token; null for anything else (malformed, forged, expired, unknown key). */
   verify(token: string, now: number): RelayTokenClaims | null {
-    if (token.length > MAX_TOKEN_LENGTH) return null;
-    const match = TOKEN_SHAPE.exec(token);
-    if (match === null) return null;
-    const derived = this.#key(match[1]!);
-    if (derived === undefined) return null;
-    const raw = Buffer.from(match[2]!, 'base64url');
-    if (raw.length < IV_BYTES + TAG_BYTES + 2) return null;
-    let payload: Payload;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', derived.key, raw.subarray(0, IV_BYTES), {
-        authTagLength: TAG_BYTES,
-      });
-      decipher.setAAD(Buffer.from(`${RELAY_TOKEN_PREFIX}${derived.keyId}`));
-      decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-      const plain = Buffer.concat([
-        decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)),
-        decipher.final(),
-      ]);
-      payload = JSON.parse(plain.toString('utf8')) as Payload;
-    } catch {
-      return null;
-    }
-    if (payload.v !== 1 || typeof payload.x !== 'number' || payload.x <= now) return null;
+    const payload = this.#sealed.open(token, now);
+    if (payload === null) return null;
     const selection: RelaySelection = {};
     if (payload.u !== undefined) selection.userId = payload.u;
     if (payload.o !== undefined) selection.organizationId = payload.o;
