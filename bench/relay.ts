@@ -9,22 +9,21 @@
  * service. nginx and wrk are Debian packages; they are installed with apt-get when missing. Not a test: nothing here
  * runs in CI.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../src/config/load.ts';
 import type { AppContext } from '../src/context.ts';
 import { PipesError } from '../src/errors.ts';
-import { createLogger } from '../src/lib/logger.ts';
 import type { ProviderEntry } from '../src/providers/catalog-schema.ts';
 import { createRelayDeps } from '../src/relay/deps.ts';
 import type { RelayConnection, RelayDeps } from '../src/relay/types.ts';
-import { startServer } from '../src/server.ts';
-import { createApiKey } from '../src/store/api-keys.ts';
-import { requireEnvironment } from '../src/store/environments.ts';
+import { startRole } from './lib/children.ts';
+import { closeOnSigterm, startBenchPipes } from './lib/pipes-server.ts';
+import { ensureTool } from './lib/tools.ts';
+import { cpuMicros, median, runWrk, type WrkResult } from './lib/wrk.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -67,9 +66,6 @@ function benchProvider(baseUrl: string): ProviderEntry {
 }
 
 async function runPipes(upstreamUrl: string): Promise<void> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'pipes-bench-'));
-  process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', PIPES_DATA_DIR: dataDir });
   const provider = benchProvider(upstreamUrl);
   let real: RelayDeps | null = null;
   const connection: RelayConnection = {
@@ -87,54 +83,14 @@ async function runPipes(upstreamUrl: string): Promise<void> {
       return connection;
     },
   };
-  const server = await startServer(config, {
-    log: createLogger('warn', process.stderr),
-    relayDeps: deps,
-    webhookWorker: { background: false },
-  } as Parameters<typeof startServer>[1]);
+  const { server, key } = await startBenchPipes({ start: { relayDeps: deps } });
   real = createRelayDeps(server.ctx as AppContext);
-  const sandbox = await requireEnvironment(server.ctx.store.db, 'sandbox');
-  const { key } = await createApiKey(server.ctx.store.db, sandbox, 'bench', Date.now());
   process.stdout.write(`${JSON.stringify({ url: server.url, key })}\n`);
-  // Exit normally on SIGTERM, so that `--cpu-prof` (BENCH_PROFILE=1) gets to write its profile.
-  process.once('SIGTERM', () => {
-    void server.close().finally(() => process.exit(0));
-  });
+  closeOnSigterm(server);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Orchestrator
-
-function ensureTool(binary: string, pkg: string): string {
-  for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/bin', '/usr/local/sbin']) {
-    const candidate = path.join(dir, binary);
-    if (existsSync(candidate)) return candidate;
-  }
-  process.stderr.write(`${binary} not found: installing ${pkg} with apt-get…\n`);
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', pkg], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  return ensureTool(binary, pkg);
-}
-
-function startChild(args: string[]): Promise<{ child: ChildProcess; info: Record<string, string | number> }> {
-  return new Promise((resolve, reject) => {
-    const profile =
-      process.env.BENCH_PROFILE && args[0] === 'pipes' ? ['--cpu-prof', '--cpu-prof-dir=.bench-profile'] : [];
-    const child = spawn(process.execPath, [...profile, '--import', 'tsx', import.meta.filename, ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let buffered = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const newline = buffered.indexOf('\n');
-      if (newline !== -1) resolve({ child, info: JSON.parse(buffered.slice(0, newline)) });
-    });
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
-  });
-}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -198,73 +154,24 @@ http {
   };
 }
 
-interface WrkResult {
-  rps: number;
-  requests: number;
-  meanMs: number;
-  p99Ms: number;
-  errors: number;
-}
-
-function toMs(text: string): number {
-  const match = /^([\d.]+)(us|ms|s|m)$/.exec(text.trim());
-  if (!match) return Number.NaN;
-  const value = Number(match[1]);
-  const scale: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
-  return value * scale[match[2]!]!;
-}
-
-function wrk(
-  binary: string,
-  url: string,
-  connections: number,
-  seconds: number,
-  headers: string[],
-): WrkResult {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency'];
-  for (const header of headers) args.push('-H', header);
-  const out = execFileSync(binary, [...args, url], { encoding: 'utf8' });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-  const meanMs = toMs(/Latency\s+(\S+)/.exec(out)?.[1] ?? '');
-  const p99Ms = toMs(/99%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const socketErrors = socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
-  return { rps, requests, meanMs, p99Ms, errors: non2xx + socketErrors };
-}
-
-/** CPU time (user + system) a process has used so far, in microseconds, from /proc. */
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "pid (comm) state".
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1_000_000) / CLOCK_TICKS;
-}
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
 /** nginx's worker: the child of the master process. */
 function nginxWorkerPid(masterPid: number): number {
   const children = readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/);
   return Number(children[0]);
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
-
+/** The median of the readable values: wrk now and then prints a latency it cannot compute as `-nan`. */
 interface Cell extends WrkResult {
   /** CPU used by the process in the middle (the proxy; the upstream itself for "direct"), per request. */
   proxyCpuUs: number;
 }
 
 async function orchestrate(): Promise<void> {
-  const wrkBin = ensureTool('wrk', 'wrk');
-  const upstream = await startChild(['upstream']);
+  const upstream = await startRole<{ port: number }>(import.meta.filename, ['upstream']);
   const upstreamUrl = `http://127.0.0.1:${upstream.info.port}`;
-  const pipes = await startChild(['pipes', upstreamUrl]);
+  const pipes = await startRole<{ url: string; key: string }>(import.meta.filename, ['pipes', upstreamUrl], {
+    profile: Boolean(process.env.BENCH_PROFILE),
+  });
   const nginx = await startNginx(Number(upstream.info.port));
   const children = [upstream.child, pipes.child];
   const stopAll = () => {
@@ -296,9 +203,9 @@ async function orchestrate(): Promise<void> {
     for (const connections of [50, 1]) {
       for (let round = 0; round < ROUNDS; round++) {
         for (const target of targets) {
-          wrk(wrkBin, target.url, connections, WARMUP_SECONDS, headers);
+          await runWrk({ url: target.url, connections, seconds: WARMUP_SECONDS, headers });
           const cpuBefore = cpuMicros(target.pid);
-          const result = wrk(wrkBin, target.url, connections, SECONDS, headers);
+          const result = await runWrk({ url: target.url, connections, seconds: SECONDS, headers });
           const cell: Cell = { ...result, proxyCpuUs: (cpuMicros(target.pid) - cpuBefore) / result.requests };
           const key = `${target.name}/${connections}`;
           results.set(key, [...(results.get(key) ?? []), cell]);
@@ -341,9 +248,9 @@ async function orchestrate(): Promise<void> {
     rows.push('| measure | value | goal | |');
     rows.push('|---|---:|---:|---|');
     rows.push(
-      `| relay / nginx throughput (c=50) | ${ratioRps.toFixed(2)}× | ≥ 0.50× | ${verdict(ratioRps >= 0.5)} |`,
+      `| relay / nginx throughput (c=50) | ${ratioRps.toFixed(3)}× | ≥ 0.50× | ${verdict(ratioRps >= 0.5)} |`,
     );
-    rows.push(`| relay / nginx p99 (c=50) | ${ratioP99.toFixed(2)}× | ≤ 2.00× | ${verdict(ratioP99 <= 2)} |`);
+    rows.push(`| relay / nginx p99 (c=50) | ${ratioP99.toFixed(3)}× | ≤ 2.00× | ${verdict(ratioP99 <= 2)} |`);
     rows.push(
       `| relay − direct mean latency (c=1) | ${added.toFixed(3)} ms | ≤ 0.5 ms | ${verdict(added <= 0.5)} |`,
     );

@@ -5,6 +5,8 @@ import type { Hono } from 'hono';
 import { createApiKeyCache } from './api/api-key-cache.ts';
 import { createApp } from './api/app.ts';
 import type { ApiEnv } from './api/env.ts';
+import { type ApiGuards, createApiGuards } from './api/guards.ts';
+import { createVendingListener } from './api/routes/vending/raw-listener.ts';
 import type { Config } from './config/load.ts';
 import type { AppContext } from './context.ts';
 import {
@@ -114,22 +116,27 @@ export interface RunningServer {
 }
 
 /** Builds the relay with its seam to the token service (`createRelayDeps` until a test injects its own). */
-export function buildRelay(ctx: AppContext, options: StartOptions = {}): Relay {
-  return createRelay(ctx, options.relayDeps ?? createRelayDeps(ctx), options.relay ?? {});
+export function buildRelay(ctx: AppContext, options: StartOptions = {}, guards?: ApiGuards): Relay {
+  const deps = options.relayDeps ?? createRelayDeps(ctx, guards?.authenticate);
+  return createRelay(ctx, deps, options.relay ?? {});
 }
 
 /** Starts the HTTP server on the configured host and port. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const ctx = await createContext(config, options);
-  const app = createApp(ctx);
-  const relay = buildRelay(ctx, options);
-  // One server, two listeners: the relay's hot path skips the Web Request/Response layer the API app needs.
+  const guards = createApiGuards(ctx);
+  const app = createApp(ctx, guards);
+  const relay = buildRelay(ctx, options, guards);
+  const vending = createVendingListener(ctx, guards);
+  // One server, three listeners: the hot paths (the relay, token vending) skip the Web Request/Response layer the
+  // API app needs.
   const api = getRequestListener(app.fetch, { hostname: config.host });
   const timeouts = options.serverTimeouts ?? {};
   const http: Server = createServer(
     { connectionsCheckingInterval: timeouts.checkIntervalMs ?? 30_000 },
     (req, res) => {
       if (relay.matches(req.url)) relay.handle(req, res);
+      else if (vending.matches(req)) vending.handle(req, res);
       else void api(req, res);
     },
   );

@@ -2,14 +2,15 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { AppContext } from '../context.ts';
 import { dashboardRoutes, isDashboardPath } from '../dashboard/app.tsx';
-import { PipesError } from '../errors.ts';
 import { connectFlowRoutes, isConnectFlowPath } from '../oauth/flow/routes.ts';
 import { createWidgetApps, isWidgetPath } from '../widget/routes.tsx';
 import type { ApiEnv } from './env.ts';
 import { handleError, handleNotFound } from './error-handler.ts';
+import { type ApiGuards, createApiGuards } from './guards.ts';
 import { authenticateApiKey } from './middleware/authenticate.ts';
 import { rateLimitPerKey } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
+import { requestTooLarge } from './raw-http.ts';
 import { apiKeyRoutes } from './routes/api-keys/index.ts';
 import { dataIntegrationRoutes } from './routes/data-integrations/index.ts';
 import { organizationRoutes, userManagementRoutes } from './routes/data-providers/index.ts';
@@ -40,7 +41,7 @@ const SANDBOX_WELL_KNOWN_PATH = '/.well-known/oauth-authorization-server/sandbox
  * Builds the HTTP application. The WorkOS-compatible API lives at the root (the WorkOS SDK cannot add a path
  * prefix); Pipes' own additions live under `/pipes/`.
  */
-export function createApp(ctx: AppContext): Hono<ApiEnv> {
+export function createApp(ctx: AppContext, guards: ApiGuards = createApiGuards(ctx)): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
   app.onError(handleError(ctx.log));
   app.notFound(handleNotFound);
@@ -51,19 +52,15 @@ export function createApp(ctx: AppContext): Hono<ApiEnv> {
     bodyLimit({
       maxSize: ctx.config.maxBodyBytes,
       onError: () => {
-        throw new PipesError(
-          'request_too_large',
-          `The request body is larger than ${ctx.config.maxBodyBytes} bytes.`,
-          { status: 413 },
-        );
+        throw requestTooLarge(ctx.config.maxBodyBytes);
       },
     }),
   );
 
   app.route('/', healthRoutes(ctx));
 
-  const authenticate = authenticateApiKey(ctx);
-  const rateLimit = rateLimitPerKey(ctx);
+  const authenticate = authenticateApiKey(guards.authenticate);
+  const rateLimit = rateLimitPerKey(guards.rateLimit);
   app.use('*', async (c, next) => {
     if (isPublicPath(c.req.path, ctx.sandbox !== null)) return next();
     await authenticate(c, async () => {

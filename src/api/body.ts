@@ -16,17 +16,23 @@ export function toFieldErrors(issues: z.core.$ZodIssue[]): FieldError[] {
  * wrong shape 422 with one error per field. The size cap (413) is enforced before this by the body-limit middleware.
  */
 export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const type = c.req.header('content-type') ?? '';
+  return parseJsonBody(c.req.header('content-type'), await c.req.text(), schema);
+}
+
+/** The checks of `readJson` on a body already read (the raw vending listener reads its own). */
+export function parseJsonBody<S extends z.ZodType>(
+  contentType: string | undefined,
+  text: string,
+  schema: S,
+): z.infer<S> {
+  const type = contentType ?? '';
   let value: unknown = {};
-  const text = await c.req.text();
   if (text.length > 0 || type !== '') {
-    if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
+    if (!JSON_MEDIA_TYPE.test(type)) {
       throw new PipesError(
         'unsupported_media_type',
         'Send the request body as JSON with Content-Type: application/json.',
-        {
-          status: 415,
-        },
+        { status: 415 },
       );
     }
     try {
@@ -39,6 +45,8 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
   if (!parsed.success) throw validationFailed(toFieldErrors(parsed.error.issues));
   return parsed.data;
 }
+
+const JSON_MEDIA_TYPE = /^application\/(.+\+)?json\s*(;|$)/i;
 
 /** Validates query parameters the same way. */
 export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {

@@ -12,6 +12,38 @@ export interface ErrorBody {
   errors?: { field: string; code: string; message: string }[];
 }
 
+/** An error as the API shows it: status, WorkOS body, extra headers. Unexpected errors are logged, never shown. */
+export interface ShownError {
+  status: number;
+  body: ErrorBody;
+  headers: Record<string, string>;
+}
+
+export function showError(error: unknown, requestId: string, log: Logger): ShownError {
+  if (error instanceof PipesError) {
+    const body: ErrorBody = { message: error.message, code: error.code };
+    if (error.errors) body.errors = error.errors;
+    if (error.status >= 500) log.error({ err: error, requestId }, error.message);
+    return { status: error.status, body, headers: error.headers ?? {} };
+  }
+  if (error instanceof HTTPException) {
+    return {
+      status: error.status,
+      body: { message: error.message || 'Bad request.', code: 'bad_request' },
+      headers: {},
+    };
+  }
+  log.error({ err: error, requestId }, 'unhandled error');
+  return {
+    status: 500,
+    body: {
+      message: `Internal error. Quote request id ${requestId} when reporting it.`,
+      code: 'server_error',
+    },
+    headers: {},
+  };
+}
+
 export function errorResponse(
   c: Context<ApiEnv>,
   status: number,
@@ -27,23 +59,8 @@ export function errorResponse(
 
 export function handleError(log: Logger) {
   return (error: Error, c: Context<ApiEnv>) => {
-    if (error instanceof PipesError) {
-      const body: ErrorBody = { message: error.message, code: error.code };
-      if (error.errors) body.errors = error.errors;
-      if (error.status >= 500) log.error({ err: error, requestId: c.get('requestId') }, error.message);
-      return errorResponse(c, error.status, body, error.headers);
-    }
-    if (error instanceof HTTPException) {
-      return errorResponse(c, error.status, {
-        message: error.message || 'Bad request.',
-        code: 'bad_request',
-      });
-    }
-    log.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
-    return errorResponse(c, 500, {
-      message: `Internal error. Quote request id ${c.get('requestId')} when reporting it.`,
-      code: 'server_error',
-    });
+    const shown = showError(error, c.get('requestId') ?? '', log);
+    return errorResponse(c, shown.status, shown.body, shown.headers);
   };
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { PageRequest } from '../lib/row-page.ts';
 
 /**
  * WorkOS cursor pagination: `limit` 1–100 (default 10), `before`/`after` object ids, `order` asc|desc|normal
@@ -13,15 +14,6 @@ export const paginationQuerySchema = z.object({
 
 export type PaginationQuery = z.infer<typeof paginationQuerySchema>;
 
-export interface PageRequest {
-  /** Sort direction of the query to run. */
-  direction: 'asc' | 'desc';
-  /** Only rows strictly beyond this id in `direction`. */
-  cursor: string | undefined;
-  /** How many rows to fetch: one more than the page, to know whether more remain. */
-  fetch: number;
-}
-
 export interface ListResponse<T> {
   object: 'list';
   data: T[];
@@ -30,7 +22,8 @@ export interface ListResponse<T> {
 
 /**
  * Runs a page fetch and builds the list envelope. `fetchRows` must return rows ordered by id in the requested
- * direction, strictly beyond the cursor. A `before` page is fetched backwards and reversed.
+ * direction, strictly beyond the cursor (`selectPage` in src/lib/row-page.ts narrows a query so). A `before` page is
+ * fetched backwards and reversed.
  */
 export async function paginate<Row extends { id: string }, Out>(
   query: PaginationQuery,
@@ -64,6 +57,3 @@ export async function paginate<Row extends { id: string }, Out>(
     },
   };
 }
-
-/** The comparison operator that selects rows beyond the cursor. */
-export const beyond = (direction: 'asc' | 'desc'): '>' | '<' => (direction === 'asc' ? '>' : '<');

@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx';
 import type { FieldError } from '../errors.ts';
+import { HtmlDocument } from '../lib/html-document.tsx';
 import type { Environment } from '../store/environments.ts';
 import type { ActiveSession } from './auth/sessions.ts';
 import { type Fix, type FixContext, fixFor } from './fixes.ts';
@@ -30,16 +31,12 @@ export interface Frame {
 
 function Document(props: { title: string; stylesheet: string; children: Child }) {
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="robots" content="noindex" />
-        <title>{props.title} · Pipes dashboard</title>
-        <link rel="stylesheet" href={props.stylesheet} />
-      </head>
-      <body>{props.children}</body>
-    </html>
+    <HtmlDocument
+      title={`${props.title} · Pipes dashboard`}
+      head={<link rel="stylesheet" href={props.stylesheet} />}
+    >
+      {props.children}
+    </HtmlDocument>
   );
 }
 

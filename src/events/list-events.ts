@@ -1,13 +1,6 @@
 import type { Kysely } from 'kysely';
+import { type PageRequest, selectPage } from '../lib/row-page.ts';
 import type { Database, EventTable, WebhookAttemptTable, WebhookDeliveryTable } from '../store/schema.ts';
-
-/** One page of a list, as `paginate` (src/api/pagination.ts) asks for it. */
-export interface RowPage {
-  direction: 'asc' | 'desc';
-  /** Only rows strictly beyond this id in `direction`. */
-  cursor: string | undefined;
-  fetch: number;
-}
 
 export interface EventFilter {
   /** Canonical event names. */
@@ -21,22 +14,14 @@ export interface EventFilter {
   providerSlug?: string | undefined;
 }
 
-const beyond = (direction: 'asc' | 'desc'): '>' | '<' => (direction === 'asc' ? '>' : '<');
-
 /** This environment's events matching `filter`, ordered by id (`GET /events` and the dashboard's event log). */
 export async function queryEvents(
   db: Kysely<Database>,
   environmentId: string,
   filter: EventFilter,
-  page: RowPage,
+  page: PageRequest,
 ): Promise<EventTable[]> {
-  let q = db
-    .selectFrom('events')
-    .selectAll()
-    .where('environment_id', '=', environmentId)
-    .orderBy('id', page.direction)
-    .limit(page.fetch);
-  if (page.cursor !== undefined) q = q.where('id', beyond(page.direction), page.cursor);
+  let q = db.selectFrom('events').selectAll().where('environment_id', '=', environmentId);
   if (filter.names !== undefined) q = q.where('event', 'in', [...filter.names]);
   if (filter.rangeStart !== undefined) q = q.where('created_at', '>=', filter.rangeStart);
   if (filter.rangeEnd !== undefined) q = q.where('created_at', '<', filter.rangeEnd);
@@ -48,7 +33,7 @@ export async function queryEvents(
     // The slug is inside the JSON payload; a LIKE on its exact serialisation works on both engines.
     q = q.where('data', 'like', `%"provider_slug":${JSON.stringify(filter.providerSlug)}%`);
   }
-  return q.execute();
+  return selectPage(q, page).execute();
 }
 
 export interface DeliveryFilter {
@@ -61,18 +46,12 @@ export async function queryDeliveries(
   db: Kysely<Database>,
   endpointId: string,
   filter: DeliveryFilter,
-  page: RowPage,
+  page: PageRequest,
 ): Promise<{ rows: WebhookDeliveryTable[]; attempts: Map<string, WebhookAttemptTable[]> }> {
-  let q = db
-    .selectFrom('webhook_deliveries')
-    .selectAll()
-    .where('endpoint_id', '=', endpointId)
-    .orderBy('id', page.direction)
-    .limit(page.fetch);
-  if (page.cursor !== undefined) q = q.where('id', beyond(page.direction), page.cursor);
+  let q = db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId);
   if (filter.status !== undefined) q = q.where('status', '=', filter.status);
   if (filter.eventId !== undefined) q = q.where('event_id', '=', filter.eventId);
-  const rows = await q.execute();
+  const rows = await selectPage(q, page).execute();
   const attempts = new Map<string, WebhookAttemptTable[]>();
   if (rows.length > 0) {
     const found = await db

@@ -26,6 +26,33 @@ function requireOAuth(provider: ProviderEntry): ProviderOAuth {
 const resolveUrl = (provider: ProviderEntry, template: string, config: Readonly<Record<string, string>>) =>
   resolveTemplate(template, config, provider.connect_config);
 
+/**
+ * Posts a grant to one of the provider's OAuth endpoints (`urlTemplate`, resolved against the connection's config)
+ * with the provider's client authentication, body encoding, extra headers and issuer check, and parses the answer.
+ */
+async function requestOAuthTokens(
+  ctx: OAuthDeps,
+  input: GrantTarget,
+  o: ProviderOAuth,
+  request: {
+    urlTemplate: string;
+    grantType: 'authorization_code' | 'refresh_token';
+    params: Record<string, string>;
+  },
+): Promise<ProviderTokenSet> {
+  const raw = await sendTokenRequest(ctx.providerHttp.fetch, {
+    url: resolveUrl(input.provider, request.urlTemplate, input.config),
+    grantType: request.grantType,
+    params: request.params,
+    client: input.client,
+    clientAuth: o.client_auth,
+    contentType: o.token_body_content_type,
+    headers: { ...o.token_headers },
+    issuer: o.issuer,
+  });
+  return parseTokenResponse(raw, o);
+}
+
 /** The authorization-code grant (RFC 6749 §4.1.3) with the exact redirect URI and PKCE verifier of the flow. */
 export async function exchangeAuthorizationCode(
   ctx: OAuthDeps,
@@ -34,17 +61,11 @@ export async function exchangeAuthorizationCode(
   const o = requireOAuth(input.provider);
   const params: Record<string, string> = { code: input.code, redirect_uri: input.redirectUri };
   if (input.codeVerifier !== null) params.code_verifier = input.codeVerifier;
-  const raw = await sendTokenRequest(ctx.providerHttp.fetch, {
-    url: resolveUrl(input.provider, o.token_url, input.config),
+  return requestOAuthTokens(ctx, input, o, {
+    urlTemplate: o.token_url,
     grantType: 'authorization_code',
     params,
-    client: input.client,
-    clientAuth: o.client_auth,
-    contentType: o.token_body_content_type,
-    headers: { ...o.token_headers },
-    issuer: o.issuer,
   });
-  return parseTokenResponse(raw, o);
 }
 
 /**
@@ -56,17 +77,11 @@ export async function refreshAccessToken(
   input: GrantTarget & { refreshToken: string },
 ): Promise<ProviderTokenSet> {
   const o = requireOAuth(input.provider);
-  const raw = await sendTokenRequest(ctx.providerHttp.fetch, {
-    url: resolveUrl(input.provider, o.refresh_url ?? o.token_url, input.config),
+  return requestOAuthTokens(ctx, input, o, {
+    urlTemplate: o.refresh_url ?? o.token_url,
     grantType: 'refresh_token',
     params: { refresh_token: input.refreshToken },
-    client: input.client,
-    clientAuth: o.client_auth,
-    contentType: o.token_body_content_type,
-    headers: { ...o.token_headers },
-    issuer: o.issuer,
   });
-  return parseTokenResponse(raw, o);
 }
 
 /**

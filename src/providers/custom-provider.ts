@@ -7,7 +7,11 @@
 import { z } from 'zod';
 import type { ProviderEntry } from './catalog-schema.ts';
 
-/** Pipes addition: `issuer` (RFC 9207), so a custom provider that sends `iss` gets the mix-up check. */
+/**
+ * Pipes additions to §4.5: `issuer` (RFC 9207), so a custom provider that sends `iss` gets the mix-up check;
+ * `revocation_url` (RFC 7009), where a deleted connection's grant is revoked; `api_base_url`, where the relay sends
+ * calls (otherwise the token endpoint's origin).
+ */
 export interface CustomProviderDefinition {
   name: string;
   authorization_url: string | null;
@@ -21,6 +25,8 @@ export interface CustomProviderDefinition {
   token_body_content_type: 'application/x-www-form-urlencoded' | 'application/json';
   authenticate_via: 'request_body' | 'basic_auth_header';
   issuer: string | null;
+  revocation_url: string | null;
+  api_base_url: string | null;
 }
 
 /** Parameters Pipes sets itself on every authorization request; extra parameters may not override them. */
@@ -45,8 +51,8 @@ export interface CustomProviderRules {
   allowHttp: boolean;
 }
 
-/** Why `value` is not an acceptable endpoint URL, or undefined. */
-function endpointProblem(value: string, rules: CustomProviderRules): string | undefined {
+/** Why `value` is not an acceptable endpoint URL, or undefined. A `base` URL is a prefix and takes no query. */
+function endpointProblem(value: string, rules: CustomProviderRules, base: boolean): string | undefined {
   if (!URL.canParse(value)) return 'must be an absolute URL';
   const url = new URL(value);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && rules.allowHttp)) {
@@ -54,15 +60,18 @@ function endpointProblem(value: string, rules: CustomProviderRules): string | un
   }
   if (url.username !== '' || url.password !== '') return 'must not contain credentials';
   if (value.includes('#')) return 'must not contain a fragment';
+  // Braces are template syntax in provider URLs (`{config.x}`), which a custom definition has no fields for.
+  if (/[{}]/.test(value)) return 'must not contain "{" or "}"';
+  if (base && value.includes('?')) return 'must not contain a query';
   return undefined;
 }
 
-function endpointField(rules: CustomProviderRules) {
+function endpointField(rules: CustomProviderRules, base = false) {
   return z
     .string()
     .max(2048)
     .superRefine((value, ctx) => {
-      const problem = endpointProblem(value, rules);
+      const problem = endpointProblem(value, rules, base);
       if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
     });
 }
@@ -108,6 +117,8 @@ function definitionFields(rules: CustomProviderRules) {
     token_body_content_type: z.enum(['application/x-www-form-urlencoded', 'application/json']),
     authenticate_via: z.enum(['request_body', 'basic_auth_header']),
     issuer: endpoint.nullable(),
+    revocation_url: endpoint.nullable(),
+    api_base_url: endpointField(rules, true).nullable(),
   };
 }
 
@@ -128,6 +139,8 @@ export function customProviderCreateSchema(rules: CustomProviderRules) {
       token_body_content_type: f.token_body_content_type.optional(),
       authenticate_via: f.authenticate_via.optional(),
       issuer: f.issuer.optional(),
+      revocation_url: f.revocation_url.optional(),
+      api_base_url: f.api_base_url.optional(),
     })
     .strict();
 }
@@ -164,6 +177,8 @@ export function normaliseCustomProvider(
     token_body_content_type: pick('token_body_content_type', 'application/x-www-form-urlencoded'),
     authenticate_via: pick('authenticate_via', 'request_body'),
     issuer: pick('issuer', null),
+    revocation_url: pick('revocation_url', null),
+    api_base_url: pick('api_base_url', null),
   };
 }
 
@@ -171,7 +186,7 @@ export function normaliseCustomProvider(
 export const isOAuthDefinition = (def: CustomProviderDefinition): boolean =>
   def.authorization_url !== null && def.token_url !== null;
 
-/** Reads a stored definition back. */
+/** Reads a stored definition back; fields added since it was stored take their defaults. */
 export function parseStoredCustomProvider(json: string): CustomProviderDefinition {
   return normaliseCustomProvider(JSON.parse(json) as CustomProviderInput);
 }
@@ -182,7 +197,8 @@ const CUSTOM_DEFAULT_LIFETIME_SECONDS = 3600;
 /** Converts a definition to a catalog-shaped entry. */
 export function customProviderEntry(slug: string, def: CustomProviderDefinition): ProviderEntry {
   const origin = (url: string | null) => (url === null ? null : new URL(url).origin);
-  const baseUrl = origin(def.token_url) ?? origin(def.authorization_url) ?? '';
+  // The relay's allow-list is the origin of `base_url` (and no other): `api_base_url` when given, else the provider's.
+  const baseUrl = def.api_base_url ?? origin(def.token_url) ?? origin(def.authorization_url) ?? '';
   const oauth = isOAuthDefinition(def);
   const entry: ProviderEntry = {
     slug,
@@ -207,6 +223,7 @@ export function customProviderEntry(slug: string, def: CustomProviderDefinition)
       authorization_url: def.authorization_url!,
       token_url: def.token_url!,
       ...(def.refresh_token_url !== null ? { refresh_url: def.refresh_token_url } : {}),
+      ...(def.revocation_url !== null ? { revocation_url: def.revocation_url } : {}),
       ...(def.issuer !== null ? { issuer: def.issuer } : {}),
       default_scopes: [],
       scopes: [],

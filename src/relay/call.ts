@@ -3,12 +3,19 @@ import type { Dispatcher } from 'undici';
 import type { PipesError } from '../errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { CredentialPlacer } from './credential.ts';
-import { filterRequestHeaders, filterResponseHeaders } from './egress/index.ts';
+import type { Deadlines, Expiring } from './deadlines.ts';
 import { relayErrors, toRelayError, writeRelayError } from './errors.ts';
+import { failRelayRequest } from './fail.ts';
 import type { RelayOptions } from './options.ts';
+import {
+  appendResponseHeaders,
+  buildRequestHeaders,
+  type ExtraHeaders,
+  type FlatHeaders,
+} from './relay-headers.ts';
 import { declaredLength, planRequestBody, type RequestBody } from './request-body.ts';
 import { exhaustedUntil, providerWaitMs, retryDelayMs } from './retry-policy.ts';
-import { containsNeedle, containsSecret, SecretScanner } from './secret-scanner.ts';
+import { containsNeedle, SecretScanner } from './secret-scanner.ts';
 import type { TargetBuilder } from './target.ts';
 import type { RelayThrottle } from './throttle.ts';
 import type { RelayConnection, RelayCredential } from './types.ts';
@@ -24,13 +31,18 @@ import type { RelayConnection, RelayCredential } from './types.ts';
  *
  * Written as a class whose methods are the undici handler, rather than closures: the hot path creates one object per
  * call instead of a dozen functions (each of which costs more than it looks under tsx, which names every closure).
+ * The common call (no request body, no throttle wait, no retry) runs without a promise: `start()` dispatches
+ * synchronously and undici's callbacks finish it. Only waits, body reads and refreshes go through `async` methods.
+ * Every way a call ends goes through `#finish`, which answers the caller's error, if any, itself.
  */
 export interface CallEnv {
   options: RelayOptions;
   dispatcher: Dispatcher;
   targets: TargetBuilder;
   credentials: CredentialPlacer;
+  extraHeaders: ExtraHeaders;
   throttle: RelayThrottle;
+  deadlines: Deadlines;
   random: () => number;
   log: Logger;
 }
@@ -53,10 +65,9 @@ interface Held {
   waitMs: number | null;
   /** Held only to scan it whole: pass it through with these headers, no retry. */
   final: boolean;
-  extra: Record<string, string> | undefined;
+  /** A `Retry-After` to add (a passed-through 429/503 whose provider only sent its reset header). */
+  retryAfter: string | undefined;
 }
-
-type Outcome = 'streamed' | 'held';
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 const CALL = Symbol('relay call');
@@ -70,32 +81,29 @@ function onResponseClose(this: ServerResponse & WithCall): void {
   if (call !== undefined && !this.writableFinished) call.stop(relayErrors.clientAborted());
 }
 
-function onTotalTimeout(call: RelayCall): void {
-  call.stop(relayErrors.timeout('total timeout'));
-}
-
 function onDrain(this: ServerResponse & WithCall): void {
   this[CALL]?.controller?.resume();
 }
 
-export class RelayCall implements Dispatcher.DispatchHandler {
+export class RelayCall implements Dispatcher.DispatchHandler, Expiring {
   readonly #env: CallEnv;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse & WithCall;
   readonly #requestId: string;
   readonly #input: CallInput;
   readonly #started = Date.now();
-  readonly #timer: NodeJS.Timeout;
   readonly #method: string;
 
   controller: Dispatcher.DispatchController | null = null;
+  deadlineAt = 0;
   #stopped: PipesError | null = null;
+  #finished = false;
   #wake: (() => void) | null = null;
 
   // Per call.
   #origin = '';
   #path = '';
-  #headers: Record<string, string> = {};
+  #headers: FlatHeaders = [];
   #needles: Buffer[] = [];
   #secrets: string[] = [];
   #body: RequestBody = { kind: 'none' };
@@ -110,8 +118,6 @@ export class RelayCall implements Dispatcher.DispatchHandler {
   #held: Held | null = null;
   #scanner: SecretScanner | null = null;
   #settled = false;
-  #resolve: ((outcome: Outcome) => void) | null = null;
-  #reject: ((error: unknown) => void) | null = null;
 
   constructor(env: CallEnv, req: IncomingMessage, res: ServerResponse, requestId: string, input: CallInput) {
     this.#env = env;
@@ -120,69 +126,105 @@ export class RelayCall implements Dispatcher.DispatchHandler {
     this.#requestId = requestId;
     this.#input = input;
     this.#method = req.method ?? 'GET';
+  }
+
+  /**
+   * Runs the call to its end. Never throws: a failure becomes the caller's error response (or a cut connection once
+   * the response has started).
+   */
+  start(): void {
     this.#res[CALL] = this;
     // `on`, not `once`: the response lives exactly as long as this call, and `once` allocates a wrapper.
     this.#res.on('close', onResponseClose);
-    this.#timer = setTimeout(onTotalTimeout, env.options.totalTimeoutMs, this);
+    this.#env.deadlines.add(this);
+    try {
+      this.#prepare(this.#input.connection.credential);
+      this.#replayable =
+        IDEMPOTENT_METHODS.has(this.#method) || this.#req.headers['idempotency-key'] !== undefined;
+      // Most calls have no body: only those need the (async) planning.
+      if (declaredLength(this.#req) !== 0) void this.#startWithBody();
+      else this.#proceed();
+    } catch (error) {
+      this.#finish(error);
+    }
+  }
+
+  /** The whole-call timeout (`Deadlines`). */
+  expire(): void {
+    this.stop(relayErrors.timeout('total timeout'));
   }
 
   /** Stops the call: aborts the attempt in flight and cuts a wait short. The first reason wins. */
   stop(error: PipesError): void {
-    if (this.#stopped !== null) return;
+    if (this.#stopped !== null || this.#finished) return;
     this.#stopped = error;
     if (this.controller !== null && !this.controller.aborted) this.controller.abort(error);
     this.#wake?.();
   }
 
-  /** Runs the call to its end; throws a `PipesError` for the caller's error response. */
-  async run(): Promise<void> {
+  /** Ends the call once: no more timeout, and the caller's error response when it failed. */
+  #finish(error: unknown): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#env.deadlines.remove(this);
+    if (error !== null) failRelayRequest(this.#env.log, this.#req, this.#res, this.#requestId, error);
+  }
+
+  async #startWithBody(): Promise<void> {
     try {
-      await this.#runAttempts();
-    } finally {
-      clearTimeout(this.#timer);
+      this.#body = await planRequestBody(this.#req, this.#env.options);
+      this.#proceed();
+    } catch (error) {
+      this.#finish(error);
     }
   }
 
-  async #runAttempts(): Promise<void> {
-    const { options } = this.#env;
-    const { connection } = this.#input;
-    this.#prepare(connection.credential);
-    this.#replayable =
-      IDEMPOTENT_METHODS.has(this.#method) || this.#req.headers['idempotency-key'] !== undefined;
-    // Most calls have no body: skip the (async) planning for them.
-    if (declaredLength(this.#req) !== 0) this.#body = await planRequestBody(this.#req, options);
-
+  /** Takes a throttle slot, then dispatches now or after the wait it asks for. */
+  #proceed(): void {
+    const { connection, budgetMs } = this.#input;
     const reservation = this.#env.throttle.reserve(
       connection.provider.slug,
       connection.accountId,
       Date.now(),
-      this.#input.budgetMs,
+      budgetMs,
     );
     if (!reservation.granted) throw relayErrors.throttled(reservation.waitMs);
-    if (reservation.waitMs > 0) {
-      this.#throttledMs = reservation.waitMs;
-      await this.#sleep(reservation.waitMs);
+    if (reservation.waitMs <= 0) {
+      this.#dispatch();
+      return;
     }
+    this.#throttledMs = reservation.waitMs;
+    void this.#dispatchAfter(reservation.waitMs);
+  }
 
-    for (;;) {
-      this.#attempt++;
-      const outcome = await this.#dispatch();
-      if (outcome === 'streamed') return;
-      const held = this.#held!;
-      this.#held = null;
+  async #dispatchAfter(ms: number): Promise<void> {
+    try {
+      await this.#sleep(ms);
+      this.#dispatch();
+    } catch (error) {
+      this.#finish(error);
+    }
+  }
+
+  /** After a held 401 (refresh once, then try again) or a retryable 429/503 (wait, then try again). */
+  async #retry(held: Held): Promise<void> {
+    try {
       if (held.status === 401) {
         this.#refreshed = true;
-        const fresh = await connection.forceRefresh();
+        const fresh = await this.#input.connection.forceRefresh();
         this.#checkStopped();
         if (fresh === null) {
           this.#flush(held, undefined);
+          this.#finish(null);
           return;
         }
         this.#prepare(fresh);
-        continue;
+      } else {
+        await this.#sleep(held.waitMs ?? 0);
       }
-      // A 429/503 whose wait fits the budget: wait, then try again.
-      await this.#sleep(held.waitMs ?? 0);
+      this.#dispatch();
+    } catch (error) {
+      this.#finish(error);
     }
   }
 
@@ -215,27 +257,21 @@ export class RelayCall implements Dispatcher.DispatchHandler {
       targetOrigin: this.#input.targetOrigin,
       queryCredential: placement.query,
     });
-    const forwarded = filterRequestHeaders(
+    this.#headers = buildRequestHeaders(
       this.#req.headers,
-      placement.header === undefined ? {} : { drop: [placement.header[0]] },
+      this.#env.extraHeaders.of(provider),
+      placement.header,
     );
-    const headers: Record<string, string> = Object.create(null);
-    // Provider defaults first, so the caller may override e.g. GitHub's Accept; the credential always wins. The
-    // `Accept: */*` every fetch sends by default is not a choice, so it does not replace a provider's Accept.
-    const extra = provider.api.extra_headers;
-    for (const name in extra) headers[name.toLowerCase()] = extra[name]!;
-    if (forwarded.accept === '*/*' && headers.accept !== undefined) delete forwarded.accept;
-    Object.assign(headers, forwarded);
-    if (placement.header !== undefined) headers[placement.header[0]] = placement.header[1];
     this.#origin = target.origin;
     this.#path = target.path;
-    this.#headers = headers;
     this.#needles = placement.needles;
     this.#secrets = placement.secrets;
   }
 
-  #dispatch(): Promise<Outcome> {
+  /** Sends one attempt; undici's callbacks below take it from there. */
+  #dispatch(): void {
     this.#checkStopped();
+    this.#attempt++;
     this.#mode = 'pending';
     this.#received = 0;
     this.#held = null;
@@ -243,14 +279,10 @@ export class RelayCall implements Dispatcher.DispatchHandler {
     this.#settled = false;
     const body = this.#body;
     let headers = this.#headers;
-    if (body.kind === 'buffered') headers = { ...headers, 'content-length': String(body.data.length) };
+    if (body.kind === 'buffered') headers = [...headers, 'content-length', String(body.data.length)];
     else if (body.kind === 'stream' && body.length !== undefined) {
-      headers = { ...headers, 'content-length': String(body.length) };
+      headers = [...headers, 'content-length', String(body.length)];
     }
-    const promise = new Promise<Outcome>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
     this.#env.dispatcher.dispatch(
       {
         origin: this.#origin,
@@ -261,25 +293,26 @@ export class RelayCall implements Dispatcher.DispatchHandler {
       },
       this,
     );
-    return promise;
   }
 
-  /** Whether to hold this response (for a retry, or to scan it whole), and with which extra headers. */
+  /** Whether to hold this response (for a retry, or to scan it whole), and with which `Retry-After`. */
   #decide(status: number, headers: IncomingHttpHeaders, declared: number): Held | null {
     const { options, throttle } = this.#env;
     const { provider, accountId } = this.#input.connection;
-    const now = Date.now();
     const rateLimit = provider.api.rate_limit;
+    const bodyReplayable = this.#body.kind !== 'stream';
+    let now = 0;
     if (rateLimit.remaining_header !== undefined) {
+      now = Date.now();
       const until = exhaustedUntil(headers, rateLimit, now);
       if (until !== null) throttle.holdUntil(provider.slug, accountId, until, now);
     }
-    const bodyReplayable = this.#body.kind !== 'stream';
     if (status === 401 && !this.#refreshed && this.#replayable && bodyReplayable) {
       return newHeld(status, headers, null, false, undefined);
     }
-    let extra: Record<string, string> | undefined;
+    let retryAfter: string | undefined;
     if (status === 429 || status === 503) {
+      if (now === 0) now = Date.now();
       const hint = providerWaitMs(status, headers, rateLimit, now);
       const wait = retryDelayMs(this.#attempt, hint, options.retry, this.#env.random);
       const elapsed = now - this.#started + wait;
@@ -290,38 +323,30 @@ export class RelayCall implements Dispatcher.DispatchHandler {
         elapsed <= this.#input.budgetMs &&
         elapsed < options.totalTimeoutMs;
       if (retryable) return newHeld(status, headers, wait, false, undefined);
-      extra = advertiseWait(headers, hint);
+      retryAfter = advertiseWait(headers, hint);
     }
     // A small response is read whole before anything is sent, so a reflected credential becomes a clean 502
     // instead of a cut connection. It arrives in a packet or two: holding it costs no latency worth naming.
     if (declared <= options.heldResponseBytes && this.#needles.length > 0 && isIdentity(headers)) {
-      return newHeld(status, headers, null, true, extra);
+      return newHeld(status, headers, null, true, retryAfter);
     }
-    this.#startStreaming(status, headers, extra);
+    this.#startStreaming(status, headers, retryAfter);
     return null;
   }
 
-  #head(headers: IncomingHttpHeaders, extra: Record<string, string> | undefined): Record<string, string> {
-    const out = filterResponseHeaders(headers);
-    for (const name in out) {
-      // Our own control headers are ours alone; a header quoting the credential never reaches the caller.
-      if (name.startsWith('pipes-') || containsSecret(out[name]!, this.#secrets)) delete out[name];
-    }
-    out['pipes-upstream'] = 'true';
-    out['pipes-request-id'] = this.#requestId;
-    if (this.#throttledMs > 0) out['pipes-throttled-ms'] = String(Math.round(this.#throttledMs));
-    if (this.#attempt > 1) out['pipes-attempts'] = String(this.#attempt);
-    if (extra !== undefined) Object.assign(out, extra);
+  #head(headers: IncomingHttpHeaders, retryAfter: string | undefined): FlatHeaders {
+    const out: FlatHeaders = [];
+    appendResponseHeaders(headers, this.#secrets, out);
+    out.push('pipes-upstream', 'true', 'pipes-request-id', this.#requestId);
+    if (this.#throttledMs > 0) out.push('pipes-throttled-ms', String(Math.round(this.#throttledMs)));
+    if (this.#attempt > 1) out.push('pipes-attempts', String(this.#attempt));
+    if (retryAfter !== undefined) out.push('retry-after', retryAfter);
     return out;
   }
 
-  #startStreaming(
-    status: number,
-    headers: IncomingHttpHeaders,
-    extra: Record<string, string> | undefined,
-  ): void {
+  #startStreaming(status: number, headers: IncomingHttpHeaders, retryAfter: string | undefined): void {
     this.#scanner = scannerFor(headers, this.#needles);
-    this.#res.writeHead(status, this.#head(headers, extra));
+    this.#res.writeHead(status, this.#head(headers, retryAfter));
     this.#mode = 'stream';
   }
 
@@ -338,14 +363,14 @@ export class RelayCall implements Dispatcher.DispatchHandler {
   }
 
   /** Sends a complete held response, unless it contains the credential (then a Pipes 502 instead). */
-  #flush(held: Held, extra: Record<string, string> | undefined): void {
+  #flush(held: Held, retryAfter: string | undefined): void {
     if (isIdentity(held.headers) && containsNeedle(held.chunks, this.#needles)) {
       this.#reportReflection();
       writeRelayError(this.#res, relayErrors.credentialReflected(), this.#requestId);
       return;
     }
     const res = this.#res;
-    res.writeHead(held.status, this.#head(held.headers, extra));
+    res.writeHead(held.status, this.#head(held.headers, retryAfter));
     if (held.chunks.length === 1) {
       res.end(held.chunks[0]);
       return;
@@ -406,7 +431,7 @@ export class RelayCall implements Dispatcher.DispatchHandler {
     if (held.bytes > options.heldResponseBytes) {
       // Too big to hold: give up the retry and pass what we have, then the rest, through.
       this.#held = null;
-      this.#startStreaming(held.status, held.headers, held.extra);
+      this.#startStreaming(held.status, held.headers, held.retryAfter);
       for (const c of held.chunks) this.#write(controller, c);
     }
   }
@@ -417,18 +442,17 @@ export class RelayCall implements Dispatcher.DispatchHandler {
     this.controller = null;
     const held = this.#held;
     if (this.#mode === 'hold' && held !== null) {
-      if (held.final) {
-        // Nothing left to decide: answer now, in undici's callback, rather than after a promise hop.
-        this.#held = null;
-        this.#flush(held, held.extra);
-        this.#resolve!('streamed');
+      this.#held = null;
+      if (!held.final) {
+        void this.#retry(held);
         return;
       }
-      this.#resolve!('held');
-      return;
+      // Nothing left to decide: answer now, in undici's callback.
+      this.#flush(held, held.retryAfter);
+    } else {
+      this.#res.end();
     }
-    this.#res.end();
-    this.#resolve!('streamed');
+    this.#finish(null);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -437,7 +461,7 @@ export class RelayCall implements Dispatcher.DispatchHandler {
     this.controller = null;
     this.#res.off('drain', onDrain);
     // Undici and socket errors become relay errors here, so that a bug of ours still shows as a 500.
-    this.#reject!(toRelayError(this.#stopped ?? error));
+    this.#finish(toRelayError(this.#stopped ?? error));
   }
 }
 
@@ -446,9 +470,9 @@ function newHeld(
   headers: IncomingHttpHeaders,
   waitMs: number | null,
   final: boolean,
-  extra: Record<string, string> | undefined,
+  retryAfter: string | undefined,
 ): Held {
-  return { status, headers, chunks: [], bytes: 0, waitMs, final, extra };
+  return { status, headers, chunks: [], bytes: 0, waitMs, final, retryAfter };
 }
 
 /** Compressed bodies are not scanned (see docs/relay.md). */
@@ -462,10 +486,7 @@ function scannerFor(headers: IncomingHttpHeaders, needles: readonly Buffer[]): S
 }
 
 /** On a 429/503 passed through without a `Retry-After`, say how long the provider asked us to wait. */
-function advertiseWait(
-  headers: IncomingHttpHeaders,
-  hintMs: number | null,
-): Record<string, string> | undefined {
+function advertiseWait(headers: IncomingHttpHeaders, hintMs: number | null): string | undefined {
   if (hintMs === null || headers['retry-after'] !== undefined) return undefined;
-  return { 'retry-after': String(Math.max(1, Math.ceil(hintMs / 1000))) };
+  return String(Math.max(1, Math.ceil(hintMs / 1000)));
 }

@@ -1,5 +1,6 @@
 import type { ProviderEntry } from '../providers/catalog-schema.ts';
 import { relayErrors } from './errors.ts';
+import { MIN_NEEDLE } from './secret-scanner.ts';
 import type { RelayCredential } from './types.ts';
 
 /** How a credential is attached to one relayed request. */
@@ -22,7 +23,9 @@ const fill = (format: string, placeholder: string, value: string) => format.spli
 function inHeader(name: string, value: string, secret: string): CredentialPlacement {
   const needles = [Buffer.from(secret)];
   const secrets = [secret];
-  if (value !== secret) {
+  // A value that contains a scannable secret (`Bearer <token>`) is found by looking for the secret alone: one scan
+  // per response instead of two. Basic's base64, or a secret too short to scan, needs the value itself.
+  if (value !== secret && !(secret.length >= MIN_NEEDLE && value.includes(secret))) {
     needles.push(Buffer.from(value));
     secrets.push(value);
   }
@@ -66,6 +69,11 @@ export function placeCredential(provider: ProviderEntry, credential: RelayCreden
   }
 }
 
+interface Memo {
+  authMethod: RelayCredential['authMethod'];
+  placement: CredentialPlacement;
+}
+
 /** Past this many credentials per provider the memo is simply cleared. */
 const MEMO_LIMIT = 1000;
 
@@ -75,21 +83,20 @@ const MEMO_LIMIT = 1000;
  * process's memory only, where the token service keeps the same secrets anyway.
  */
 export class CredentialPlacer {
-  readonly #memo = new WeakMap<ProviderEntry, Map<string, CredentialPlacement>>();
+  readonly #memo = new WeakMap<ProviderEntry, Map<string, Memo>>();
 
   place(provider: ProviderEntry, credential: RelayCredential): CredentialPlacement {
-    let byCredential = this.#memo.get(provider);
-    if (byCredential === undefined) {
-      byCredential = new Map();
-      this.#memo.set(provider, byCredential);
+    let bySecret = this.#memo.get(provider);
+    if (bySecret === undefined) {
+      bySecret = new Map();
+      this.#memo.set(provider, bySecret);
     }
-    const key = `${credential.authMethod}\u0000${credential.value}`;
-    let placement = byCredential.get(key);
-    if (placement === undefined) {
-      placement = placeCredential(provider, credential);
-      if (byCredential.size >= MEMO_LIMIT) byCredential.clear();
-      byCredential.set(key, placement);
-    }
+    // Keyed by the secret alone (no key string to build per call); the auth method is checked on the entry.
+    const known = bySecret.get(credential.value);
+    if (known !== undefined && known.authMethod === credential.authMethod) return known.placement;
+    const placement = placeCredential(provider, credential);
+    if (bySecret.size >= MEMO_LIMIT) bySecret.clear();
+    bySecret.set(credential.value, { authMethod: credential.authMethod, placement });
     return placement;
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { unauthorized } from '../api/middleware/authenticate.ts';
+import { readBodyText } from '../api/raw-http.ts';
 import type { AppContext } from '../context.ts';
 import { PipesError, validationFailed } from '../errors.ts';
 import { toIso } from '../lib/time.ts';
@@ -35,34 +36,13 @@ interface MintEnv {
   tokens: RelayTokens;
 }
 
-function readJson(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_MINT_BODY) {
-      reject(relayErrors.payloadTooLarge(MAX_MINT_BODY));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_MINT_BODY) {
-        req.removeAllListeners('data');
-        req.pause();
-        reject(relayErrors.payloadTooLarge(MAX_MINT_BODY));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch {
-        reject(new PipesError('invalid_json', 'The request body is not valid JSON.', { status: 400 }));
-      }
-    });
-    req.on('error', reject);
-  });
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const text = await readBodyText(req, MAX_MINT_BODY, relayErrors.payloadTooLarge);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new PipesError('invalid_json', 'The request body is not valid JSON.', { status: 400 });
+  }
 }
 
 /**

@@ -2,14 +2,17 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { unauthorized } from '../api/middleware/authenticate.ts';
 import type { AppContext } from '../context.ts';
 import { PipesError } from '../errors.ts';
+import { createRequestIds } from '../lib/request-ids.ts';
 import { type CallEnv, RelayCall } from './call.ts';
 import { CredentialPlacer } from './credential.ts';
+import { Deadlines } from './deadlines.ts';
 import { createPinnedDispatcher, type EgressPolicy } from './egress/index.ts';
-import { relayErrors, writeRelayError } from './errors.ts';
+import { relayErrors } from './errors.ts';
+import { failRelayRequest } from './fail.ts';
 import { mintRelayToken } from './mint.ts';
 import { type RelayOptions, type RelayOptionsInput, resolveRelayOptions } from './options.ts';
+import { ExtraHeaders } from './relay-headers.ts';
 import { RelayTokens } from './relay-token.ts';
-import { createRequestIds } from './request-ids.ts';
 import { isRelayUrl, parseRelayRoute, selectionFromHeaders } from './routing.ts';
 import { TargetBuilder } from './target.ts';
 import { RelayThrottle } from './throttle.ts';
@@ -58,6 +61,7 @@ export function createRelay(ctx: RelayContext, deps: RelayDeps, input: RelayOpti
   });
   const tokens = new RelayTokens(ctx.vault);
   const throttle = new RelayThrottle(ctx.config.relayThrottle);
+  const deadlines = new Deadlines(options.totalTimeoutMs);
   const env: RelayEnv = {
     ctx,
     deps,
@@ -67,6 +71,8 @@ export function createRelay(ctx: RelayContext, deps: RelayDeps, input: RelayOpti
     throttle,
     targets: new TargetBuilder(policy),
     credentials: new CredentialPlacer(),
+    extraHeaders: new ExtraHeaders(),
+    deadlines,
     random: options.random ?? Math.random,
     log: ctx.log,
   };
@@ -81,6 +87,7 @@ export function createRelay(ctx: RelayContext, deps: RelayDeps, input: RelayOpti
       void serve(env, req, res, requestId);
     },
     async close() {
+      deadlines.close();
       await dispatcher.destroy();
     },
   };
@@ -92,78 +99,53 @@ interface RelayEnv extends CallEnv {
   tokens: RelayTokens;
 }
 
-function fail(
-  env: RelayEnv,
-  req: IncomingMessage,
-  res: ServerResponse,
-  requestId: string,
-  error: unknown,
-): void {
-  const relayError = error instanceof PipesError ? error : null;
-  if (relayError === null) {
-    env.ctx.log.error({ err: error, requestId }, 'relay: unexpected error');
-  } else if (relayError.status >= 500 && relayError.status !== 502 && relayError.status !== 504) {
-    env.ctx.log.error({ code: relayError.code, requestId }, relayError.message);
-  } else if (relayError.status >= 500) {
-    env.ctx.log.warn({ code: relayError.code, requestId }, relayError.message);
-  }
-  const shown =
-    relayError ??
-    new PipesError('server_error', `Internal error. Quote request id ${requestId} when reporting it.`, {
-      status: 500,
-    });
-  // A body we did not read must not be parsed as the next request on this connection.
-  writeRelayError(res, shown, requestId, !req.complete);
-}
-
-/** Serves one relay request; every failure becomes a Pipes error response (or a cut connection once streaming). */
+/**
+ * Serves one relay request: authentication, selection and connection, then the call, which answers by itself. Every
+ * failure before the call starts becomes a Pipes error response here.
+ */
 async function serve(env: RelayEnv, req: IncomingMessage, res: ServerResponse, requestId: string) {
   try {
-    await routeRequest(env, req, res, requestId);
-  } catch (error) {
-    fail(env, req, res, requestId, error);
-  }
-}
-
-async function routeRequest(env: RelayEnv, req: IncomingMessage, res: ServerResponse, requestId: string) {
-  const method = req.method ?? 'GET';
-  if (FORBIDDEN_METHODS.has(method))
-    throw relayErrors.methodNotAllowed(method, 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
-  const route = parseRelayRoute(req.url ?? '/');
-  if (route.kind === 'mint') {
-    if (method !== 'POST') throw relayErrors.methodNotAllowed(method, 'POST');
-    await mintRelayToken(env, req, res, requestId);
-    return;
-  }
-
-  let environmentId: string;
-  let selection: RelaySelection;
-  let targetOrigin: string | undefined;
-  if (route.kind === 'key') {
-    const auth = await env.deps.authenticate(headerValue(req.headers, 'authorization'));
-    if (auth === null) throw unauthorized();
-    environmentId = auth.environment.id;
-    selection = selectionFromHeaders(req.headers);
-    targetOrigin = headerValue(req.headers, TARGET_ORIGIN_HEADER);
-  } else {
-    const claims = env.tokens.verify(route.token, env.ctx.clock.now());
-    if (claims === null || claims.provider !== route.slug) throw relayErrors.invalidToken();
-    if (claims.apiKeyId !== undefined && env.deps.isApiKeyActive !== undefined) {
-      if (!(await env.deps.isApiKeyActive(claims.apiKeyId))) throw relayErrors.invalidToken();
+    const method = req.method ?? 'GET';
+    if (FORBIDDEN_METHODS.has(method))
+      throw relayErrors.methodNotAllowed(method, 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+    const route = parseRelayRoute(req.url ?? '/');
+    if (route.kind === 'mint') {
+      if (method !== 'POST') throw relayErrors.methodNotAllowed(method, 'POST');
+      await mintRelayToken(env, req, res, requestId);
+      return;
     }
-    environmentId = claims.environmentId;
-    selection = claims.selection;
-    targetOrigin = claims.targetOrigin;
+
+    let environmentId: string;
+    let selection: RelaySelection;
+    let targetOrigin: string | undefined;
+    if (route.kind === 'key') {
+      const auth = await env.deps.authenticate(headerValue(req.headers, 'authorization'));
+      if (auth === null) throw unauthorized();
+      environmentId = auth.environment.id;
+      selection = selectionFromHeaders(req.headers);
+      targetOrigin = headerValue(req.headers, TARGET_ORIGIN_HEADER);
+    } else {
+      const claims = env.tokens.verify(route.token, env.ctx.clock.now());
+      if (claims === null || claims.provider !== route.slug) throw relayErrors.invalidToken();
+      if (claims.apiKeyId !== undefined && env.deps.isApiKeyActive !== undefined) {
+        if (!(await env.deps.isApiKeyActive(claims.apiKeyId))) throw relayErrors.invalidToken();
+      }
+      environmentId = claims.environmentId;
+      selection = claims.selection;
+      targetOrigin = claims.targetOrigin;
+    }
+    const budgetMs = retryBudget(req.headers, env.options);
+    const connection = await env.deps.resolveConnection(environmentId, route.slug, selection);
+    new RelayCall(env, req, res, requestId, {
+      connection,
+      path: route.path,
+      query: route.query,
+      targetOrigin,
+      budgetMs,
+    }).start();
+  } catch (error) {
+    failRelayRequest(env.log, req, res, requestId, error);
   }
-  const budgetMs = retryBudget(req.headers, env.options);
-  const connection = await env.deps.resolveConnection(environmentId, route.slug, selection);
-  await new RelayCall(env, req, res, requestId, {
-    connection,
-    path: route.path,
-    query: route.query,
-    targetOrigin,
-    budgetMs,
-  }).run();
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -23,7 +23,10 @@ export async function resolveRelayConnection(
   slug: string,
   selection: RelaySelection,
 ): Promise<RelayConnection> {
-  const environment = await findEnvironmentById(ctx.store.db, environmentId);
+  // Served from memory while the database is unchanged, like vending's own lookups (StampedReadCache).
+  const environment = await ctx.tokens.reads.read(`environment\0${environmentId}`, () =>
+    findEnvironmentById(ctx.store.db, environmentId),
+  );
   if (!environment) throw notInstalled(slug);
   let outcome: Awaited<ReturnType<typeof vendCredential>>;
   try {

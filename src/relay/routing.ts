@@ -65,6 +65,8 @@ function selectionValue(headers: IncomingHttpHeaders, name: string): string | un
   return value;
 }
 
+const SELECTION_ID_FIELDS = ['userId', 'organizationId', 'connectedAccountId'] as const;
+
 /** Builds a selection, checking its shape. Which account it finds is the token service's business. */
 export function checkSelection(input: {
   userId?: string | undefined;
@@ -73,7 +75,7 @@ export function checkSelection(input: {
   connectionOwner?: string | undefined;
 }): RelaySelection {
   const selection: RelaySelection = {};
-  for (const field of ['userId', 'organizationId', 'connectedAccountId'] as const) {
+  for (const field of SELECTION_ID_FIELDS) {
     const value = input[field];
     if (value === undefined) continue;
     if (typeof value !== 'string' || !SELECTION_VALUE.test(value)) {

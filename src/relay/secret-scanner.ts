@@ -6,7 +6,7 @@
  * Chunks are scanned as they stream, with the last `needle.length − 1` bytes of the previous chunk carried over so a
  * needle split across two chunks is still found. Needles shorter than 8 bytes are ignored: too many false positives.
  */
-const MIN_NEEDLE = 8;
+export const MIN_NEEDLE = 8;
 
 /** The needles worth scanning for. */
 export function scannable(needles: readonly Buffer[]): Buffer[] {

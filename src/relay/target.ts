@@ -48,6 +48,12 @@ interface ResolvedBase {
   allowed: string[] | null;
 }
 
+interface ProviderBases {
+  /** The config fields the provider's URL templates use; null for template-free providers. */
+  fields: string[] | null;
+  byConfig: Map<string, ResolvedBase>;
+}
+
 /** Past this many entries a cache is simply cleared: it only ever saves work, never decides anything. */
 const CACHE_LIMIT = 1000;
 
@@ -61,7 +67,7 @@ const CACHE_LIMIT = 1000;
  */
 export class TargetBuilder {
   readonly #policy: EgressPolicy;
-  readonly #bases = new WeakMap<ProviderEntry, Map<string, ResolvedBase>>();
+  readonly #bases = new WeakMap<ProviderEntry, ProviderBases>();
   readonly #checkedOrigins = new Set<string>();
   /** Validated joins, by base, path and query: the same endpoints are called again and again. */
   readonly #joined = new Map<string, RelayTarget>();
@@ -71,12 +77,13 @@ export class TargetBuilder {
   }
 
   #resolved(provider: ProviderEntry, config: Record<string, string>): ResolvedBase {
-    let byConfig = this.#bases.get(provider);
-    if (byConfig === undefined) {
-      byConfig = new Map();
-      this.#bases.set(provider, byConfig);
+    let bases = this.#bases.get(provider);
+    if (bases === undefined) {
+      bases = { fields: templateFields(provider), byConfig: new Map() };
+      this.#bases.set(provider, bases);
     }
-    const key = configKey(provider, config);
+    const { byConfig } = bases;
+    const key = configKey(bases.fields, config);
     let entry = byConfig.get(key);
     if (entry === undefined) {
       entry = { base: resolveBaseUrl(provider, config), allowed: null };
@@ -120,13 +127,19 @@ export class TargetBuilder {
   }
 }
 
-/** The config values a provider's URL templates use, as one string (empty for template-free providers). */
-function configKey(provider: ProviderEntry, config: Record<string, string>): string {
+/** The config fields a provider's URL templates use, or null when they use none. */
+function templateFields(provider: ProviderEntry): string[] | null {
   const { base_url, allowed_origins } = provider.api;
-  if (!base_url.includes('{') && !allowed_origins.some((o) => o.includes('{'))) return '';
+  if (!base_url.includes('{') && !allowed_origins.some((o) => o.includes('{'))) return null;
   const fields = new Set(listTemplateFields(base_url));
   for (const origin of allowed_origins) for (const field of listTemplateFields(origin)) fields.add(field);
-  return JSON.stringify([...fields].map((field) => (Object.hasOwn(config, field) ? config[field] : null)));
+  return [...fields];
+}
+
+/** The values of those fields in this config, as one string (empty for template-free providers). */
+function configKey(fields: readonly string[] | null, config: Record<string, string>): string {
+  if (fields === null) return '';
+  return JSON.stringify(fields.map((field) => (Object.hasOwn(config, field) ? config[field] : null)));
 }
 
 /**

@@ -20,6 +20,9 @@ interface Bucket {
   tat: number;
 }
 
+/** The answer for a provider without a rule and a connection without a hold: shared, never mutated. */
+const GO_NOW: Readonly<{ waitMs: number; granted: boolean }> = Object.freeze({ waitMs: 0, granted: true });
+
 /** Above this many tracked keys, idle entries are dropped so the maps stay bounded. */
 const MAX_KEYS = 10_000;
 
@@ -41,7 +44,9 @@ export class RelayThrottle {
     accountId: string,
     now: number,
     maxWaitMs: number,
-  ): { waitMs: number; granted: boolean } {
+  ): Readonly<{ waitMs: number; granted: boolean }> {
+    // The usual case, without building a key: nothing configured for this provider and no hold learned at all.
+    if (this.#holds.size === 0 && !this.#rules.has(slug)) return GO_NOW;
     const holdKey = `${slug}\u0000${accountId}`;
     let wait = 0;
     const holdUntil = this.#holds.get(holdKey);

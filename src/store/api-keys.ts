@@ -129,11 +129,19 @@ export interface AuthenticatedKey {
   environment: Environment;
 }
 
-/** Finds the live key with this digest and its environment. */
-export async function findActiveKeyByDigest(
+export interface KeyWithEnvironment extends AuthenticatedKey {
+  revokedAt: number | null;
+}
+
+/**
+ * A key, live or revoked, with its environment: by digest for a presented key, by id for a key a widget token names.
+ * Revoked keys are returned too, because the doctor tells a revoked key from an unknown one.
+ */
+export async function findKeyWithEnvironment(
   db: Kysely<Database>,
-  digest: string,
-): Promise<AuthenticatedKey | undefined> {
+  by: 'digest' | 'id',
+  value: string,
+): Promise<KeyWithEnvironment | undefined> {
   const row = await db
     .selectFrom('api_keys')
     .innerJoin('environments', 'environments.id', 'api_keys.environment_id')
@@ -147,11 +155,21 @@ export async function findActiveKeyByDigest(
       'environments.created_at',
       'environments.updated_at',
     ])
-    .where('api_keys.digest', '=', digest)
+    .where(`api_keys.${by}` as const, '=', value)
     .executeTakeFirst();
-  if (!row || row.revoked_at !== null) return undefined;
-  const { key_id, revoked_at: _revoked, ...environment } = row;
-  return { keyId: key_id, environment };
+  if (!row) return undefined;
+  const { key_id, revoked_at, ...environment } = row;
+  return { keyId: key_id, revokedAt: revoked_at, environment };
+}
+
+/** Finds the live key with this digest and its environment. */
+export async function findActiveKeyByDigest(
+  db: Kysely<Database>,
+  digest: string,
+): Promise<AuthenticatedKey | undefined> {
+  const found = await findKeyWithEnvironment(db, 'digest', digest);
+  if (!found || found.revokedAt !== null) return undefined;
+  return { keyId: found.keyId, environment: found.environment };
 }
 
 export async function touchApiKey(db: Kysely<Database>, keyId: string, now: number): Promise<void> {

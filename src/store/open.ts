@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config/load.ts';
+import { type ChangeStamp, neverCacheStamp, sqliteChangeStamp } from './change-stamp.ts';
 import { createEngine, type StoreEngine } from './engine.ts';
 import type { Database } from './schema.ts';
 import { cachePreparedStatements } from './statement-cache.ts';
@@ -13,6 +14,8 @@ export interface Store {
   engine: StoreEngine;
   /** Human-readable location, without credentials, for logs and `pipes doctor`. */
   location: string;
+  /** Tells read caches whether the database may have changed (always "maybe" on PostgreSQL); change-stamp.ts. */
+  changes: ChangeStamp;
   close(): Promise<void>;
 }
 
@@ -54,6 +57,7 @@ export function openStore(database: Config['database']): Store {
       db,
       engine: createEngine('postgres'),
       location: describeDatabaseUrl(database.url),
+      changes: neverCacheStamp,
       close: () => db.destroy(),
     };
   }
@@ -63,8 +67,15 @@ export function openStore(database: Config['database']): Store {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  const changes = sqliteChangeStamp(sqlite);
   const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: cachePreparedStatements(sqlite) }),
+    dialect: new SqliteDialect({ database: cachePreparedStatements(sqlite, changes.noteLocalWrite) }),
   });
-  return { db, engine: createEngine('sqlite'), location: database.file, close: () => db.destroy() };
+  return {
+    db,
+    engine: createEngine('sqlite'),
+    location: database.file,
+    changes,
+    close: () => db.destroy(),
+  };
 }

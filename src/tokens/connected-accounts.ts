@@ -4,12 +4,15 @@ import { recordEvent } from '../events/record-event.ts';
 import { newId } from '../lib/ids.ts';
 import type { Environment } from '../store/environments.ts';
 import type { ConnectedAccountTable } from '../store/schema.ts';
-import { sealAccountSecret } from './account-secrets.ts';
+import type { Vault } from '../vault/vault.ts';
+import { type AccountRef, sealAccountSecret } from './account-secrets.ts';
 import { nextRefreshAt } from './expiry.ts';
-import { type ImportedTokens, planImport } from './import-tokens.ts';
+import { type ImportedTokens, type ImportPlan, planImport } from './import-tokens.ts';
+import { insertAccountRow } from './insert-account.ts';
 import { newAccountRow } from './new-account-row.ts';
 import type { AccountOwner } from './owner.ts';
 import { connectedAccountEventPayload, parseJsonArray } from './present-account.ts';
+import { recordAccountEvent } from './record-account-event.ts';
 import { revokeAtProvider } from './revoke.ts';
 import { type AccountSelection, requireIntegration, selectAccount } from './select-account.ts';
 
@@ -39,6 +42,18 @@ export async function getConnectedAccount(
 export interface ImportInput extends ImportedTokens {
   scopes?: string[] | undefined;
   connection_intent?: 'add' | undefined;
+}
+
+/** An import plan's tokens, sealed to the account's row: the columns an import or an update writes. */
+function sealPlannedTokens(vault: Vault, account: AccountRef, plan: ImportPlan) {
+  return {
+    access_token: plan.accessToken
+      ? sealAccountSecret(vault, account, 'access_token', plan.accessToken)
+      : null,
+    refresh_token: plan.refreshToken
+      ? sealAccountSecret(vault, account, 'refresh_token', plan.refreshToken)
+      : null,
+  };
 }
 
 /** `POST …/connected_accounts/{slug}`: imports tokens from another system (a migration path). 201; 409 if present. */
@@ -89,12 +104,7 @@ export async function importConnectedAccount(
       auth_method: 'oauth',
       state: plan.state,
       scopes: JSON.stringify(input.scopes ?? []),
-      access_token: plan.accessToken
-        ? sealAccountSecret(ctx.vault, ref, 'access_token', plan.accessToken)
-        : null,
-      refresh_token: plan.refreshToken
-        ? sealAccountSecret(ctx.vault, ref, 'refresh_token', plan.refreshToken)
-        : null,
+      ...sealPlannedTokens(ctx.vault, ref, plan),
       expires_at: plan.expiresAt,
       expiry_kind: plan.expiryKind,
       last_refresh_outcome: 'imported',
@@ -104,27 +114,9 @@ export async function importConnectedAccount(
     now,
   );
   await db.transaction().execute(async (trx) => {
-    try {
-      await trx.insertInto('connected_accounts').values(row).execute();
-    } catch (error) {
-      if (ctx.store.engine.isUniqueViolation(error)) {
-        throw new PipesError(
-          'connected_account_exists',
-          'A connected account already exists for this owner.',
-          { status: 409 },
-        );
-      }
-      throw error;
-    }
+    await insertAccountRow(trx, ctx.store.engine, row, 'A connected account already exists for this owner.');
     if (row.state === 'connected') {
-      await recordEvent(trx, {
-        environmentId: row.environment_id,
-        event: 'pipes.connected_account.connected',
-        data: connectedAccountEventPayload(row),
-        organizationId: row.organization_id,
-        connectedAccountId: row.id,
-        now,
-      });
+      await recordAccountEvent(trx, row, 'pipes.connected_account.connected', now);
     }
   });
   return row;
@@ -148,12 +140,7 @@ export async function updateConnectedAccount(
       .set((eb) => ({
         ...(plan
           ? {
-              access_token: plan.accessToken
-                ? sealAccountSecret(ctx.vault, account, 'access_token', plan.accessToken)
-                : null,
-              refresh_token: plan.refreshToken
-                ? sealAccountSecret(ctx.vault, account, 'refresh_token', plan.refreshToken)
-                : null,
+              ...sealPlannedTokens(ctx.vault, account, plan),
               expires_at: plan.expiresAt,
               expiry_kind: plan.expiryKind,
               last_refresh_at: now,
@@ -175,17 +162,11 @@ export async function updateConnectedAccount(
       .returningAll()
       .executeTakeFirstOrThrow();
     if (updated.state !== account.state) {
-      await recordEvent(trx, {
-        environmentId: updated.environment_id,
-        event:
-          updated.state === 'connected'
-            ? 'pipes.connected_account.connected'
-            : 'pipes.connected_account.reauthorization_needed',
-        data: connectedAccountEventPayload(updated),
-        organizationId: updated.organization_id,
-        connectedAccountId: updated.id,
-        now,
-      });
+      const event =
+        updated.state === 'connected'
+          ? 'pipes.connected_account.connected'
+          : 'pipes.connected_account.reauthorization_needed';
+      await recordAccountEvent(trx, updated, event, now);
     }
     return updated;
   });

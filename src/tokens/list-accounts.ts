@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { isId } from '../lib/ids.ts';
+import { selectPage } from '../lib/row-page.ts';
 import type { ConnectedAccountState, ConnectedAccountTable, Database } from '../store/schema.ts';
 
 export interface AccountFilter {
@@ -16,18 +17,12 @@ export async function listConnectedAccounts(
   filter: AccountFilter,
   page: { limit: number; after?: string | undefined },
 ): Promise<ConnectedAccountTable[]> {
-  let q = db
-    .selectFrom('connected_accounts')
-    .selectAll()
-    .where('environment_id', '=', environmentId)
-    .orderBy('id', 'desc')
-    .limit(page.limit);
-  if (page.after !== undefined) q = q.where('id', '<', page.after);
+  let q = db.selectFrom('connected_accounts').selectAll().where('environment_id', '=', environmentId);
   if (filter.providerSlug !== undefined) q = q.where('provider_slug', '=', filter.providerSlug);
   if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
   if (filter.organizationId !== undefined) q = q.where('organization_id', '=', filter.organizationId);
   if (filter.state !== undefined) q = q.where('state', '=', filter.state);
-  return q.execute();
+  return selectPage(q, { direction: 'desc', cursor: page.after, fetch: page.limit }).execute();
 }
 
 /** One connected account of this environment by id; another environment's looks missing. */

@@ -34,7 +34,11 @@ export async function revokeAtProvider(
     'content-type': 'application/x-www-form-urlencoded',
     accept: 'application/json',
   };
-  if (provider.oauth?.client_auth === 'basic') {
+  if (client.clientSecret === '') {
+    // A public client (a custom provider with `client_secret_required: false`) sends its id alone, as it does at the
+    // token endpoint: an empty secret is not a credential.
+    body.set('client_id', client.clientId);
+  } else if (provider.oauth?.client_auth === 'basic') {
     const basic = Buffer.from(
       `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`,
     );

@@ -1,7 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { AppContext } from '../context.ts';
 import { PipesError } from '../errors.ts';
-import { recordEvent } from '../events/record-event.ts';
 import { newId } from '../lib/ids.ts';
 import type { ProviderTokenSet } from '../oauth/types.ts';
 import type { ConnectedAccountTable, Database } from '../store/schema.ts';
@@ -9,7 +8,7 @@ import { sealAccountSecret } from './account-secrets.ts';
 import { computeExpiry, type ExpiryPolicy, nextRefreshAt } from './expiry.ts';
 import { newAccountRow } from './new-account-row.ts';
 import { type AccountOwner, ownerKeyOf } from './owner.ts';
-import { connectedAccountEventPayload } from './present-account.ts';
+import { recordAccountEvent } from './record-account-event.ts';
 
 export type { AccountOwner };
 
@@ -108,14 +107,7 @@ export async function saveOAuthGrant(
     );
     await trx.insertInto('connected_accounts').values(row).execute();
   }
-  await recordEvent(trx, {
-    environmentId: input.environmentId,
-    event: 'pipes.connected_account.connected',
-    data: connectedAccountEventPayload(row),
-    organizationId: row.organization_id,
-    connectedAccountId: row.id,
-    now,
-  });
+  await recordAccountEvent(trx, row, 'pipes.connected_account.connected', now);
   return { accountId: row.id };
 }
 

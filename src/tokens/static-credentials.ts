@@ -1,13 +1,13 @@
 import type { AppContext } from '../context.ts';
-import { PipesError } from '../errors.ts';
-import { recordEvent } from '../events/record-event.ts';
 import { newId } from '../lib/ids.ts';
 import type { Environment } from '../store/environments.ts';
 import type { AuthMethod, ConnectedAccountTable } from '../store/schema.ts';
 import { sealAccountSecret } from './account-secrets.ts';
+import { insertAccountRow } from './insert-account.ts';
 import { newAccountRow } from './new-account-row.ts';
 import { type AccountOwner, ownerKeyOf } from './owner.ts';
-import { connectedAccountEventPayload, parseJsonArray } from './present-account.ts';
+import { parseJsonArray } from './present-account.ts';
+import { recordAccountEvent } from './record-account-event.ts';
 import { requireIntegration, selectAccount } from './select-account.ts';
 import { authMethodMismatch } from './vend.ts';
 
@@ -117,30 +117,15 @@ export async function saveStaticCredential(
         },
         now,
       );
-      try {
-        await trx.insertInto('connected_accounts').values(row).execute();
-      } catch (error) {
-        if (ctx.store.engine.isUniqueViolation(error)) {
-          throw new PipesError(
-            'connected_account_exists',
-            'A connection was created for this owner at the same time; retry.',
-            {
-              status: 409,
-            },
-          );
-        }
-        throw error;
-      }
+      await insertAccountRow(
+        trx,
+        ctx.store.engine,
+        row,
+        'A connection was created for this owner at the same time; retry.',
+      );
     }
     if (existing?.state !== 'connected') {
-      await recordEvent(trx, {
-        environmentId: row.environment_id,
-        event: 'pipes.connected_account.connected',
-        data: connectedAccountEventPayload(row),
-        organizationId: row.organization_id,
-        connectedAccountId: row.id,
-        now,
-      });
+      await recordAccountEvent(trx, row, 'pipes.connected_account.connected', now);
     }
     return row;
   });

@@ -3,7 +3,7 @@ import { PipesError } from '../errors.ts';
 import { toIsoOrNull } from '../lib/time.ts';
 import type { Environment } from '../store/environments.ts';
 import type { ConnectedAccountTable, DataIntegrationTable } from '../store/schema.ts';
-import { type AccountOwner, ownerFromRequest } from './owner.ts';
+import { type AccountOwner, ownerFromRequest, ownerKeyOf } from './owner.ts';
 import { parseJsonArray, parseJsonObject } from './present-account.ts';
 import { requireIntegration, selectAccount } from './select-account.ts';
 
@@ -40,12 +40,20 @@ export async function vendCredential(
     organizationId: request.organization_id,
     connectionOwner: request.connection_owner,
   });
-  const integration = await requireIntegration(ctx.store.db, environment, slug, owner.ownerType);
-  const account = await selectAccount(ctx.store.db, integration, {
+  // Both lookups are served from memory while the database is unchanged (StampedReadCache: never stale).
+  const reads = ctx.tokens.reads.snapshot();
+  const integration = await reads.read(`integration\0${environment.id}\0${slug}\0${owner.ownerType}`, () =>
+    requireIntegration(ctx.store.db, environment, slug, owner.ownerType),
+  );
+  const selection = {
     owner,
     connectedAccountId: request.connected_account_id ?? null,
     supportsMultipleConnections: request.supports_multiple_connections === true,
-  });
+  };
+  const account = await reads.read(
+    `account\0${integration.id}\0${ownerKeyOf(owner)}\0${selection.connectedAccountId ?? ''}\0${selection.supportsMultipleConnections}`,
+    () => selectAccount(ctx.store.db, integration, selection),
+  );
   if (!account) return { active: false, error: 'not_installed' };
   // `/token` serves OAuth connections only: say so before touching any secret (§3.4, 422 auth_method_mismatch).
   if (options.onlyOAuth && account.auth_method !== 'oauth') throw authMethodMismatch(account.auth_method);

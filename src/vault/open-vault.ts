@@ -2,11 +2,10 @@ import path from 'node:path';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Store } from '../store/open.ts';
-import { type KeyCheckRecord, verifyKeyCheck } from './key-check.ts';
+import { verifyKeyCheck } from './key-check.ts';
 import { loadMasterKeyRing } from './load-master-keys.ts';
+import { readStoredKeyChecks, writeStoredKeyChecks } from './stored-key-checks.ts';
 import { Vault } from './vault.ts';
-
-const KEY_CHECKS_SETTING = 'vault.key_checks';
 
 /** The development-mode master key file. Never read or written in production. */
 export const devKeyFile = (config: Pick<Config, 'dataDir'>) => path.join(config.dataDir, 'master.key');
@@ -25,20 +24,8 @@ export async function openVault(config: Config, store: Store, log: Logger, now: 
     ...(config.olderMasterKeys ? { olderKeys: config.olderMasterKeys } : {}),
   });
   // loadMasterKeyRing itself warns when it generates the development key.
-  const row = await store.db
-    .selectFrom('settings')
-    .select('value')
-    .where('key', '=', KEY_CHECKS_SETTING)
-    .executeTakeFirst();
-  const stored: KeyCheckRecord[] = row ? (JSON.parse(row.value) as KeyCheckRecord[]) : [];
+  const stored = await readStoredKeyChecks(store.db);
   const additions = verifyKeyCheck(loaded.ring, stored);
-  if (additions.length > 0) {
-    const value = JSON.stringify([...stored, ...additions]);
-    await store.db
-      .insertInto('settings')
-      .values({ key: KEY_CHECKS_SETTING, value, updated_at: now })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: now }))
-      .execute();
-  }
+  if (additions.length > 0) await writeStoredKeyChecks(store.db, [...stored, ...additions], now);
   return new Vault(loaded.ring);
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import { html } from 'hono/html';
 import type { Child } from 'hono/jsx';
+import { HtmlDocument } from '../lib/html-document.tsx';
 
 /**
  * The widget's own pages: the hosted widget (`GET /widget`) and the popup's last page (`GET /widget/done`). Each is
@@ -35,19 +36,17 @@ export const WIDGET_PAGE_HEADERS: Record<string, string> = {
 
 function Layout(props: { title: string; script: string; children: Child }) {
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="robots" content="noindex" />
-        <title>{props.title}</title>
-        <style dangerouslySetInnerHTML={{ __html: STYLE }} />
-        <script src={props.script} defer />
-      </head>
-      <body>
-        <main>{props.children}</main>
-      </body>
-    </html>
+    <HtmlDocument
+      title={props.title}
+      head={
+        <>
+          <style dangerouslySetInnerHTML={{ __html: STYLE }} />
+          <script src={props.script} defer />
+        </>
+      }
+    >
+      <main>{props.children}</main>
+    </HtmlDocument>
   );
 }
 

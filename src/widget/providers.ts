@@ -1,3 +1,4 @@
+import { listEnabledIntegrations } from '../api/routes/data-providers/enabled-integrations.ts';
 import type { AppContext } from '../context.ts';
 import { toIso } from '../lib/time.ts';
 import { parseStoredCustomProvider } from '../providers/custom-provider.ts';
@@ -59,14 +60,7 @@ export async function listWidgetProviders(
   ctx: AppContext,
   session: WidgetSession,
 ): Promise<WidgetProvider[]> {
-  const integrations = await ctx.store.db
-    .selectFrom('data_integrations')
-    .selectAll()
-    .where('environment_id', '=', session.environment.id)
-    .where('ownership', '=', 'user')
-    .where('enabled', '=', 1)
-    .orderBy('slug')
-    .execute();
+  const integrations = await listEnabledIntegrations(ctx.store.db, session.environment.id, 'user');
   const accounts = await ctx.store.db
     .selectFrom('connected_accounts')
     .selectAll()

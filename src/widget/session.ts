@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppContext } from '../context.ts';
 import { PipesError } from '../errors.ts';
+import { findKeyWithEnvironment } from '../store/api-keys.ts';
 import type { Environment } from '../store/environments.ts';
 import type { AccountOwner } from '../tokens/owner.ts';
 import type { WidgetTokenClaims, WidgetTokens } from './token.ts';
@@ -45,25 +46,12 @@ export async function resolveWidgetSession(
   if (token === null) return null;
   const claims = tokens.verify(token, ctx.clock.now());
   if (claims === null) return null;
-  const row = await ctx.store.db
-    .selectFrom('api_keys')
-    .innerJoin('environments', 'environments.id', 'api_keys.environment_id')
-    .select([
-      'api_keys.revoked_at',
-      'environments.id',
-      'environments.name',
-      'environments.kind',
-      'environments.client_id',
-      'environments.created_at',
-      'environments.updated_at',
-    ])
-    .where('api_keys.id', '=', claims.apiKeyId)
-    .executeTakeFirst();
-  if (row === undefined || row.revoked_at !== null || row.id !== claims.environmentId) return null;
-  const { revoked_at: _revoked, ...environment } = row;
+  const found = await findKeyWithEnvironment(ctx.store.db, 'id', claims.apiKeyId);
+  if (found === undefined || found.revokedAt !== null || found.environment.id !== claims.environmentId)
+    return null;
   return {
     claims,
-    environment,
+    environment: found.environment,
     owner: { ownerType: 'user', userId: claims.userId, organizationId: claims.organizationId },
   };
 }

@@ -459,6 +459,8 @@ describe('data integrations management API', () => {
       token_body_content_type: 'application/x-www-form-urlencoded',
       authenticate_via: 'request_body',
       issuer: null,
+      revocation_url: null,
+      api_base_url: null,
     });
     const updated = await call('PUT', '/data-integrations/acme-crm', {
       custom_provider: { pkce_enabled: false, request_scope_separator: ',' },

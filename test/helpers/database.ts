@@ -33,7 +33,26 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       },
     };
   }
-  const name = `pipes_t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+  const created = await createPostgresDatabase(
+    adminUrl,
+    `pipes_t_${process.pid}_${Date.now().toString(36)}_${counter++}`,
+  );
+  return {
+    database: { kind: 'postgres', url: created.url },
+    dataDir,
+    env: { PIPES_DATA_DIR: dataDir, DATABASE_URL: created.url },
+    async drop() {
+      await created.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Creates database `name` on the server `adminUrl` points at; `drop()` removes it (connections or not). */
+export async function createPostgresDatabase(
+  adminUrl: string,
+  name: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`create database ${name}`);
@@ -41,15 +60,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return {
-    database: { kind: 'postgres', url: url.toString() },
-    dataDir,
-    env: { PIPES_DATA_DIR: dataDir, DATABASE_URL: url.toString() },
+    url: url.toString(),
     async drop() {
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
       await client.query(`drop database if exists ${name} with (force)`);
       await client.end();
-      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

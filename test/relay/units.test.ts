@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { createRequestIds } from '../../src/lib/request-ids.ts';
 import { RelayTokens } from '../../src/relay/relay-token.ts';
-import { createRequestIds } from '../../src/relay/request-ids.ts';
 import {
   exhaustedUntil,
   parseRetryAfter,

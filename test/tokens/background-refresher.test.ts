@@ -6,11 +6,13 @@ import { importConnectedAccount } from '../../src/tokens/connected-accounts.ts';
 import { DEFAULT_KEEPALIVE_MS } from '../../src/tokens/expiry.ts';
 import { createTestDatabase, testEngine } from '../helpers/database.ts';
 import { FakeProvider } from '../helpers/fake-provider.ts';
+import { IdleExpiryProvider } from '../helpers/idle-expiry-provider.ts';
 import { api, startTestPipes, type TestPipes } from '../helpers/pipes.ts';
-import { accountRow, accountRows, storedSecret } from './harness.ts';
-import { createFakeIntegration } from './setup.ts';
+import { accountRow, accountRows, eventsNamed, storedSecret } from './harness.ts';
+import { createFakeIntegration, getToken, importGrant } from './setup.ts';
 
 const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
 
 /** The background refresher (rows R10 and R11): a refresh storm from two instances, and keep-alive refreshes. */
 describe(`background refresher (${testEngine()})`, () => {
@@ -128,5 +130,121 @@ describe(`background refresher (${testEngine()})`, () => {
     assert.ok(row.next_refresh_at !== null && row.next_refresh_at <= clock.now() + DEFAULT_KEEPALIVE_MS);
     assert.ok(provider.isLive(storedSecret(pipes.server.ctx, row, 'refresh_token')!));
     assert.notEqual(storedSecret(pipes.server.ctx, row, 'access_token'), grant.accessToken);
+  });
+
+  test('R10: a timer tick drains every due connection batch after batch, each once, then stops', async () => {
+    const clock = new ManualClock();
+    const provider = await new FakeProvider({ rotation: 'rotate', graceSeconds: 0 }).start();
+    cleanup.push(() => provider.stop());
+    const batchSize = 10;
+    const pipes = await startTestPipes({
+      clock,
+      startOptions: { refresher: { background: false, batchSize, concurrency: 3 } },
+    });
+    cleanup.push(() => pipes.close());
+    await createFakeIntegration(pipes, pipes.sandboxKey, provider);
+    const count = 2 * batchSize + 5;
+    const expiresAt = new Date(clock.now() + 10 * MINUTE);
+    for (let i = 0; i < count; i++) {
+      await importGrant(pipes, pipes.sandboxKey, provider, { userId: `user_${i}`, expiresAt });
+    }
+    clock.advance(10 * MINUTE);
+
+    assert.equal(await pipes.server.refresher.runOnce(), batchSize, 'runOnce is one batch');
+    // One tick, with the clock standing still: everything still due, in several batches, and nothing twice.
+    assert.equal(await pipes.server.refresher.drainDue(), count - batchSize);
+    assert.equal(provider.refreshCount(), count);
+    assert.equal(new Set(provider.tokenRequests.map((r) => r.refreshToken)).size, count);
+    assert.ok(provider.maxInFlight <= 3, `at most 3 at once (${provider.maxInFlight})`);
+    for (const row of await accountRows(pipes)) assert.equal(row.token_version, 2, row.id);
+    assert.equal(await pipes.server.refresher.drainDue(), 0, 'nothing left to do');
+  });
+
+  describe('R11: keep-alive against a provider that expires idle refresh tokens', () => {
+    const DAYS = 200;
+
+    /** Pipes and an idle-expiry provider sharing one manual clock, and one imported connection. */
+    async function setUp(idleLimitMs: number, accessTokenTtlSeconds: number) {
+      const clock = new ManualClock();
+      const provider = await new IdleExpiryProvider({ clock, idleLimitMs, accessTokenTtlSeconds }).start();
+      cleanup.push(() => provider.stop());
+      const pipes = await startTestPipes({ clock, startOptions: { refresher: { background: false } } });
+      cleanup.push(() => pipes.close());
+      // createFakeIntegration only reads the provider's URL.
+      await createFakeIntegration(pipes, pipes.sandboxKey, { url: provider.url } as FakeProvider);
+      const grant = provider.issueGrant();
+      const res = await api(pipes, 'POST', '/user_management/users/user_1/connected_accounts/acme', {
+        key: pipes.sandboxKey,
+        body: {
+          access_token: grant.accessToken,
+          refresh_token: grant.refreshToken,
+          expires_at: new Date(clock.now() + accessTokenTtlSeconds * 1000).toISOString(),
+        },
+      });
+      assert.equal(res.status, 201, res.text);
+      return { clock, provider, pipes, accountId: res.json.id as string };
+    }
+
+    /** Day after day, the background refresher runs once; nobody asks for the token. */
+    async function stepDays(ctx: { clock: ManualClock; pipes: TestPipes }) {
+      for (let day = 1; day <= DAYS; day++) {
+        ctx.clock.advance(DAY);
+        await ctx.pipes.server.refresher.drainDue();
+      }
+    }
+
+    for (const [label, ttlSeconds] of [
+      ['long-lived access tokens: only the keep-alive refreshes', 365 * 86_400],
+      ['hour-long access tokens: refreshed ahead of expiry', 3600],
+    ] as const) {
+      test(`idle ${DAYS} days at a 60-day idle-expiry provider, ${label}`, async () => {
+        const setup = await setUp(60 * DAY, ttlSeconds);
+        const { provider, pipes } = setup;
+        await stepDays(setup);
+
+        assert.deepEqual(provider.idleExpired(), [], 'the provider never saw an idle-expired refresh token');
+        assert.ok(
+          provider.refreshes.every((r) => r.outcome === 'granted' && r.idleMs <= DEFAULT_KEEPALIVE_MS),
+          'every refresh came within the keep-alive interval',
+        );
+        assert.ok(provider.refreshes.length >= Math.floor((DAYS * DAY) / DEFAULT_KEEPALIVE_MS));
+        const row = await accountRow(pipes, setup.accountId);
+        assert.equal(row.state, 'connected');
+        assert.equal(row.token_version, provider.refreshes.length + 1);
+        assert.equal((await eventsNamed(pipes, 'pipes.connected_account.reauthorization_needed')).length, 0);
+
+        const res = await getToken(pipes, pipes.sandboxKey);
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.json.active, true, res.text);
+        const me = await fetch(`${provider.url}/api/me`, {
+          headers: { authorization: `Bearer ${res.json.access_token.access_token}` },
+        });
+        assert.equal(me.status, 200, 'the provider accepts the vended token');
+        assert.deepEqual(provider.idleExpired(), []);
+      });
+    }
+
+    test('control: a provider expiring tokens idle for 5 days, under the 7-day keep-alive, really kills the grant', async () => {
+      const idleLimitMs = 5 * DAY;
+      assert.ok(idleLimitMs < DEFAULT_KEEPALIVE_MS);
+      const setup = await setUp(idleLimitMs, 365 * 86_400);
+      const { provider, pipes } = setup;
+      await stepDays(setup);
+
+      // The first keep-alive comes after the provider's idle limit: refused once, and never retried.
+      assert.equal(provider.refreshes.length, 1);
+      assert.equal(provider.refreshes[0]!.outcome, 'idle_expired');
+      assert.equal(provider.refreshes[0]!.idleMs, DEFAULT_KEEPALIVE_MS);
+      const row = await accountRow(pipes, setup.accountId);
+      assert.equal(row.state, 'needs_reauthorization');
+      assert.equal(row.reauthorization_reason, 'invalid_grant');
+      const events = await eventsNamed(pipes, 'pipes.connected_account.reauthorization_needed');
+      assert.equal(events.length, 1);
+      assert.equal(events[0]!.connected_account_id, setup.accountId);
+      const res = await getToken(pipes, pipes.sandboxKey);
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.json, { active: false, error: 'needs_reauthorization' });
+      assert.equal(provider.refreshes.length, 1, 'the token API did not try the dead grant again');
+    });
   });
 });

@@ -5,10 +5,8 @@ import { testEngine } from '../helpers/database.ts';
 import type { TestPipes } from '../helpers/pipes.ts';
 import { startPublicTestPipes } from '../helpers/public-pipes.ts';
 import { sdkFor } from '../helpers/sdk.ts';
-import { Browser } from '../oauth/browser.ts';
-import { confirm, deliver, RETURN_TO, returnedTo } from '../oauth/flow-helpers.ts';
-import { oidcConsent } from '../oauth/oidc.ts';
 import { accountRow, eventsNamed, storedSecret } from './harness.ts';
+import { connectThroughOidc } from './oidc-connect.ts';
 import { type OidcRefreshServer, startOidcRefreshServer } from './oidc-server.ts';
 import { getToken } from './setup.ts';
 
@@ -53,17 +51,7 @@ describe(`token service against oidc-provider (${testEngine()})`, () => {
       clientSecret: CLIENT_SECRET,
       redirectUri: integration.redirectUri,
     });
-    const { url } = await workos.pipes.authorizeDataIntegration({
-      slug: SLUG,
-      userId: 'user_oidc',
-      returnTo: RETURN_TO,
-    });
-    const browser = new Browser();
-    const back = returnedTo(
-      await deliver(browser, await oidcConsent(browser, await confirm(browser, url), 'alice')),
-    );
-    assert.equal(back.searchParams.get('status'), 'connected', back.href);
-    const accountId = back.searchParams.get('connected_account_id')!;
+    const accountId = await connectThroughOidc(pipes, SLUG, 'user_oidc');
     return { pipes, oidc, clock, accountId };
   }
 

@@ -40,12 +40,20 @@ export async function authenticateAuthorizationHeader(
   return found;
 }
 
-export function authenticateApiKey(ctx: AppContext): MiddlewareHandler<ApiEnv> {
+/** Authenticates an `Authorization` header value and records the key's use; null for any failure. */
+export type ApiKeyAuthenticator = (header: string | undefined) => Promise<AuthenticatedKey | null>;
+
+/**
+ * The API's authenticator: the shared lookup plus a `last_used_at` write at most once a minute per key. One
+ * instance serves the API app and the raw vending listener, so they share the touch bookkeeping.
+ */
+export function createApiKeyAuthenticator(
+  ctx: Pick<AppContext, 'store' | 'apiKeyCache' | 'clock' | 'log'>,
+): ApiKeyAuthenticator {
   const lastTouched = new Map<string, number>();
-  return async (c, next) => {
-    const found = await authenticateAuthorizationHeader(ctx, c.req.header('authorization'));
-    if (!found) throw unauthorized();
-    c.set('auth', found);
+  return async (header) => {
+    const found = await authenticateAuthorizationHeader(ctx, header);
+    if (!found) return null;
     const now = ctx.clock.now();
     if ((lastTouched.get(found.keyId) ?? 0) + TOUCH_INTERVAL_MS < now) {
       lastTouched.set(found.keyId, now);
@@ -53,6 +61,15 @@ export function authenticateApiKey(ctx: AppContext): MiddlewareHandler<ApiEnv> {
         ctx.log.warn({ err: error }, 'could not record API key use'),
       );
     }
+    return found;
+  };
+}
+
+export function authenticateApiKey(authenticate: ApiKeyAuthenticator): MiddlewareHandler<ApiEnv> {
+  return async (c, next) => {
+    const found = await authenticate(c.req.header('authorization'));
+    if (!found) throw unauthorized();
+    c.set('auth', found);
     await next();
   };
 }

@@ -4,14 +4,18 @@ import type { ApiEnv } from '../env.ts';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The caller's `X-Request-ID` when it is sane (echoed back and logged), otherwise undefined. */
+export function callerRequestId(incoming: string | string[] | undefined): string | undefined {
+  return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : undefined;
+}
+
 /**
  * Every response carries `X-Request-ID`: the caller's own value when it is sane, otherwise a fresh `req_…`. The
  * WorkOS SDK copies it into every exception it raises, so support can find the request in the logs.
  */
 export function requestId(): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
-    const incoming = c.req.header('x-request-id');
-    const id = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : newId('request');
+    const id = callerRequestId(c.req.header('x-request-id')) ?? newId('request');
     c.set('requestId', id);
     c.header('X-Request-ID', id);
     await next();

@@ -7,15 +7,17 @@ import { toIso } from '../../lib/time.ts';
 import { describeIntegrationStatus } from '../../providers/integration-status.ts';
 import { loadRuntimeCatalog } from '../../providers/runtime-catalog.ts';
 import { SANDBOX_SHARED_CLIENT_ID, type SandboxHost } from '../../sandbox/host.ts';
+import { findKeyWithEnvironment } from '../../store/api-keys.ts';
 import { ping } from '../../store/engine.ts';
 import { type Environment, listEnvironments } from '../../store/environments.ts';
 import { pendingMigrations } from '../../store/migrate.ts';
 import { openStore, type Store } from '../../store/open.ts';
-import { type KeyCheckRecord, verifyKeyCheck } from '../../vault/key-check.ts';
+import { verifyKeyCheck } from '../../vault/key-check.ts';
 import { loadMasterKeyRing } from '../../vault/load-master-keys.ts';
 import { devKeyFile } from '../../vault/open-vault.ts';
+import { readStoredKeyChecks } from '../../vault/stored-key-checks.ts';
 import { Vault } from '../../vault/vault.ts';
-import { type CheckResult, check } from './report.ts';
+import { type CheckResult, type CheckStatus, check } from './report.ts';
 
 /**
  * The checks of the installation itself, read-only: the doctor never migrates, never generates a master key and never
@@ -26,21 +28,18 @@ export function describeDatabase(config: Config): string {
   return config.database.kind === 'sqlite' ? `SQLite ${config.database.file}` : 'PostgreSQL (DATABASE_URL)';
 }
 
+/** The database check's answer when there is no store to go on with. */
+function databaseFailure(message: string, fix: string): { result: CheckResult[]; store: Store | null } {
+  return { store: null, result: [check('database', 'Database', 'fail', message, fix)] };
+}
+
 /** Opens the store when the database exists and answers; otherwise says why not. */
 export async function checkDatabase(config: Config): Promise<{ result: CheckResult[]; store: Store | null }> {
   if (config.database.kind === 'sqlite' && !existsSync(config.database.file)) {
-    return {
-      store: null,
-      result: [
-        check(
-          'database',
-          'Database',
-          'fail',
-          `No database at ${config.database.file}.`,
-          'Start Pipes once (`npm start`) or run `pipes init`: either creates it. Check PIPES_DATA_DIR if it should exist.',
-        ),
-      ],
-    };
+    return databaseFailure(
+      `No database at ${config.database.file}.`,
+      'Start Pipes once (`npm start`) or run `pipes init`: either creates it. Check PIPES_DATA_DIR if it should exist.',
+    );
   }
   const store = openStore(config.database);
   try {
@@ -48,18 +47,10 @@ export async function checkDatabase(config: Config): Promise<{ result: CheckResu
   } catch (error) {
     await store.close().catch(() => {});
     const code = (error as { code?: string }).code;
-    return {
-      store: null,
-      result: [
-        check(
-          'database',
-          'Database',
-          'fail',
-          `${store.location} does not answer${code ? ` (${code})` : ''}.`,
-          'Check DATABASE_URL (host, port, database, credentials) and that the database server is running.',
-        ),
-      ],
-    };
+    return databaseFailure(
+      `${store.location} does not answer${code ? ` (${code})` : ''}.`,
+      'Check DATABASE_URL (host, port, database, credentials) and that the database server is running.',
+    );
   }
   const result = [check('database', 'Database', 'pass', `${store.location} answers.`)];
   const pending = await pendingMigrations(store.db, store.engine);
@@ -77,19 +68,16 @@ export async function checkDatabase(config: Config): Promise<{ result: CheckResu
   return { result, store };
 }
 
-const KEY_CHECKS_SETTING = 'vault.key_checks';
+/** Every outcome of the master key check is one line under the same id and title. */
+const masterKeyCheck = (status: CheckStatus, message: string, fix?: string): CheckResult =>
+  check('master_key', 'Master key', status, message, fix);
 
 /** Loads the master keys (never generating one) and checks them against the database's check values. */
 export async function checkMasterKey(
   config: Config,
   store: Store,
 ): Promise<{ result: CheckResult; vault: Vault | null }> {
-  const row = await store.db
-    .selectFrom('settings')
-    .select('value')
-    .where('key', '=', KEY_CHECKS_SETTING)
-    .executeTakeFirst();
-  const stored: KeyCheckRecord[] = row ? (JSON.parse(row.value) as KeyCheckRecord[]) : [];
+  const stored = await readStoredKeyChecks(store.db);
   const devFile = devKeyFile(config);
   const fromEnv = config.masterKey !== undefined && config.masterKey.trim() !== '';
   if (!fromEnv && !config.production && !existsSync(devFile)) {
@@ -97,16 +85,12 @@ export async function checkMasterKey(
       vault: null,
       result:
         stored.length === 0
-          ? check(
-              'master_key',
-              'Master key',
+          ? masterKeyCheck(
               'warn',
               `None yet: development mode generates ${devFile} at the first start.`,
               'Start Pipes once; back the key file up, and set PIPES_MASTER_KEY in production.',
             )
-          : check(
-              'master_key',
-              'Master key',
+          : masterKeyCheck(
               'fail',
               `The database was encrypted with a master key, but PIPES_MASTER_KEY is not set and ${devFile} is missing.`,
               'Set PIPES_MASTER_KEY to the original key, or restore the key file into PIPES_DATA_DIR.',
@@ -126,9 +110,7 @@ export async function checkMasterKey(
     if (stored.length === 0) {
       return {
         vault,
-        result: check(
-          'master_key',
-          'Master key',
+        result: masterKeyCheck(
           'warn',
           `Loaded from ${where}; the database has no check value yet (the next start records it).`,
           'Start Pipes once with this key.',
@@ -139,15 +121,8 @@ export async function checkMasterKey(
     return {
       vault,
       result: known
-        ? check(
-            'master_key',
-            'Master key',
-            'pass',
-            `Loaded from ${where}; it matches the database (key ${ring.activeId}).`,
-          )
-        : check(
-            'master_key',
-            'Master key',
+        ? masterKeyCheck('pass', `Loaded from ${where}; it matches the database (key ${ring.activeId}).`)
+        : masterKeyCheck(
             'warn',
             `The active key ${ring.activeId} is new to this database; an older key in PIPES_MASTER_KEYS matches (a rotation).`,
             'Finish the rotation: `pipes keys rotate-master`, then drop the old key from PIPES_MASTER_KEYS.',
@@ -157,9 +132,7 @@ export async function checkMasterKey(
     if (!(error instanceof PipesError)) throw error;
     return {
       vault: null,
-      result: check(
-        'master_key',
-        'Master key',
+      result: masterKeyCheck(
         'fail',
         error.message,
         'Use the key this database was created with (see the message above).',
@@ -182,57 +155,29 @@ export async function checkApiKey(
   source: string,
 ): Promise<KeyLookup> {
   const shown = `${key.slice(0, 8)}…${key.slice(-4)}`;
+  const refused = (message: string, fix: string): KeyLookup => ({
+    environment: null,
+    result: check(id, title, 'fail', message, fix),
+  });
   if (parseApiKey(key) === null) {
-    return {
-      environment: null,
-      result: check(
-        id,
-        title,
-        'fail',
-        `The key in ${source} is not a Pipes API key (expected sk_test_… or sk_live_… with a valid checksum; a copy-paste may have cut it).`,
-        'Copy the whole key again, or create one: `pipes keys create --env sandbox`.',
-      ),
-    };
+    return refused(
+      `The key in ${source} is not a Pipes API key (expected sk_test_… or sk_live_… with a valid checksum; a copy-paste may have cut it).`,
+      'Copy the whole key again, or create one: `pipes keys create --env sandbox`.',
+    );
   }
-  const row = await store.db
-    .selectFrom('api_keys')
-    .innerJoin('environments', 'environments.id', 'api_keys.environment_id')
-    .select([
-      'api_keys.id as key_id',
-      'api_keys.revoked_at',
-      'environments.id',
-      'environments.name',
-      'environments.kind',
-      'environments.client_id',
-      'environments.created_at',
-      'environments.updated_at',
-    ])
-    .where('api_keys.digest', '=', digestApiKey(key))
-    .executeTakeFirst();
-  if (row === undefined) {
-    return {
-      environment: null,
-      result: check(
-        id,
-        title,
-        'fail',
-        `${shown} (${source}) is not a key of this installation: it was created on another Pipes, or against another database.`,
-        'Create a key on this Pipes: `pipes keys create --env <name>`, and use it.',
-      ),
-    };
+  const found = await findKeyWithEnvironment(store.db, 'digest', digestApiKey(key));
+  if (found === undefined) {
+    return refused(
+      `${shown} (${source}) is not a key of this installation: it was created on another Pipes, or against another database.`,
+      'Create a key on this Pipes: `pipes keys create --env <name>`, and use it.',
+    );
   }
-  const { key_id, revoked_at, ...environment } = row;
-  if (revoked_at !== null) {
-    return {
-      environment: null,
-      result: check(
-        id,
-        title,
-        'fail',
-        `${shown} (${source}, ${key_id}) was revoked at ${toIso(revoked_at)}.`,
-        `Create a new key: \`pipes keys create --env ${environment.name}\`, and replace it.`,
-      ),
-    };
+  const { keyId, revokedAt, environment } = found;
+  if (revokedAt !== null) {
+    return refused(
+      `${shown} (${source}, ${keyId}) was revoked at ${toIso(revokedAt)}.`,
+      `Create a new key: \`pipes keys create --env ${environment.name}\`, and replace it.`,
+    );
   }
   return {
     environment,

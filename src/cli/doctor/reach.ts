@@ -11,7 +11,7 @@ import { createPinnedDispatcher } from '../../relay/egress/index.ts';
 import { listEnvironments } from '../../store/environments.ts';
 import type { Store } from '../../store/open.ts';
 import type { Vault } from '../../vault/vault.ts';
-import { type CheckResult, check } from './report.ts';
+import { type CheckResult, type CheckStatus, check } from './report.ts';
 
 /** A GET that never follows redirects and never hangs; null when nothing answered (with the reason). */
 export async function probe(
@@ -36,6 +36,16 @@ const PUBLIC_URL_FIX =
   'Set PIPES_PUBLIC_URL to the URL browsers and providers use to reach this Pipes (behind a reverse proxy: the ' +
   "proxy's https URL), the same value for the server and for `pipes doctor`, then restart Pipes.";
 
+/** The public-URL check's single line, for the answers that end the check early. */
+function publicUrlVerdict(
+  reachable: boolean,
+  status: CheckStatus,
+  message: string,
+  fix: string = PUBLIC_URL_FIX,
+): { result: CheckResult[]; reachable: boolean } {
+  return { reachable, result: [check('public_url', 'Public URL', status, message, fix)] };
+}
+
 /**
  * Proves that `PIPES_PUBLIC_URL` reaches this very installation: `/health` answers, then the doctor's fresh
  * challenge comes back signed with a subkey of this installation's master key over its database's identity (see
@@ -50,47 +60,28 @@ export async function checkPublicUrl(
   const base = config.publicUrl;
   const health = await probe(`${base}/health`, timeoutMs);
   if ('error' in health) {
-    return {
-      reachable: false,
-      result: [
-        check(
-          'public_url',
-          'Public URL',
-          'fail',
-          `Nothing answers at ${base} (${health.error}).`,
-          `Start Pipes (\`npm start\`) if it is not running. ${PUBLIC_URL_FIX}`,
-        ),
-      ],
-    };
+    return publicUrlVerdict(
+      false,
+      'fail',
+      `Nothing answers at ${base} (${health.error}).`,
+      `Start Pipes (\`npm start\`) if it is not running. ${PUBLIC_URL_FIX}`,
+    );
   }
   if (health.response.status !== 200) {
-    return {
-      reachable: false,
-      result: [
-        check(
-          'public_url',
-          'Public URL',
-          'fail',
-          `${base}/health answered ${health.response.status}: that is not Pipes.`,
-          PUBLIC_URL_FIX,
-        ),
-      ],
-    };
+    return publicUrlVerdict(
+      false,
+      'fail',
+      `${base}/health answered ${health.response.status}: that is not Pipes.`,
+    );
   }
   const installation = await installationId(store.db);
   if (vault === null || installation === null) {
-    return {
-      reachable: true,
-      result: [
-        check(
-          'public_url',
-          'Public URL',
-          'warn',
-          `${base} answers /health, but without the master key the doctor cannot prove it is this installation.`,
-          'Fix the master key check above, then run the doctor again.',
-        ),
-      ],
-    };
+    return publicUrlVerdict(
+      true,
+      'warn',
+      `${base} answers /health, but without the master key the doctor cannot prove it is this installation.`,
+      'Fix the master key check above, then run the doctor again.',
+    );
   }
   const challenge = randomBytes(32).toString('base64url');
   const answer = await probe(`${base}/health/doctor?challenge=${challenge}`, timeoutMs);
@@ -106,32 +97,18 @@ export async function checkPublicUrl(
     }
   }
   if (proof === undefined) {
-    return {
-      reachable: false,
-      result: [
-        check(
-          'public_url',
-          'Public URL',
-          'fail',
-          `${base} answers /health but not Pipes' identity probe: it is another server (or a Pipes older than this one).`,
-          PUBLIC_URL_FIX,
-        ),
-      ],
-    };
+    return publicUrlVerdict(
+      false,
+      'fail',
+      `${base} answers /health but not Pipes' identity probe: it is another server (or a Pipes older than this one).`,
+    );
   }
   if (proof !== doctorProof(vault, challenge, installation)) {
-    return {
-      reachable: false,
-      result: [
-        check(
-          'public_url',
-          'Public URL',
-          'fail',
-          `${base} is a Pipes server, but another installation (another database or master key), not this one.`,
-          PUBLIC_URL_FIX,
-        ),
-      ],
-    };
+    return publicUrlVerdict(
+      false,
+      'fail',
+      `${base} is a Pipes server, but another installation (another database or master key), not this one.`,
+    );
   }
   const result = [check('public_url', 'Public URL', 'pass', `${base} reaches this Pipes installation.`)];
   if (serverPublicUrl !== undefined && serverPublicUrl !== base) {
@@ -268,53 +245,44 @@ function classifyWebhookAnswer(
   url: string,
   sent: Awaited<ReturnType<typeof postWebhook>>,
 ): CheckResult {
+  const verdict = (status: CheckStatus, message: string, fix?: string) =>
+    check(id, title, status, message, fix);
   if (sent.kind === 'error') {
-    return check(
-      id,
-      title,
+    return verdict(
       'fail',
       `${url}: ${sent.error}.`,
       'Make sure the receiver runs and is reachable from the Pipes server.',
     );
   }
   const status = sent.status;
-  if (status >= 200 && status < 300)
-    return check(id, title, 'pass', `${url} answered ${status} to a signed ping.`);
+  if (status >= 200 && status < 300) return verdict('pass', `${url} answered ${status} to a signed ping.`);
   if (status === 401 || status === 403) {
-    return check(
-      id,
-      title,
+    return verdict(
       'fail',
       `${url} answered ${status}: it rejected the signature.`,
       'Give the receiving app the endpoint’s current secret (POST /webhook_endpoints/{id}/rotate_secret issues a new one).',
     );
   }
   if (status >= 300 && status < 400) {
-    return check(
-      id,
-      title,
+    return verdict(
       'fail',
       `${url} answered ${status} (a redirect); Pipes never follows redirects.`,
       'Register the final URL of the receiver.',
     );
   }
   if (status === 404 || status === 405 || status === 410) {
-    return check(
-      id,
-      title,
+    return verdict(
       'fail',
       `${url} answered ${status}: no webhook route there.`,
       'Check the path of the endpoint URL.',
     );
   }
   if (status < 500) {
-    return check(
-      id,
-      title,
+    return verdict(
       'warn',
       `${url} answered ${status} to a signed ping (it may refuse unknown event types).`,
       'Answer 2xx to events you ignore, so that Pipes does not retry them.',
     );
   }
-  return check(id, title, 'fail', `${url} answered ${status}.`, 'Look at the receiver’s logs.');
+  return verdict('fail', `${url} answered ${status}.`, 'Look at the receiver’s logs.');
 }

@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { FieldError } from '../../errors.ts';
 import type { ApiKeyRecord } from '../../store/api-keys.ts';
+import { DataTable } from '../components/data-table.tsx';
 import { fixFor } from '../fixes.ts';
 import { CsrfField, FixLine, type Frame, Page, Problems, Time } from '../layout.tsx';
 import { SecretOnce } from './webhooks.tsx';
@@ -40,59 +41,45 @@ export function ApiKeysPage(props: {
       </section>
       <section class="card" aria-labelledby="keys-title">
         <h2 id="keys-title">Keys</h2>
-        {props.keys.length === 0 ? (
-          <p class="sub">No API key in {env.name} yet.</p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Status</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.keys.map((k) => (
-                  <tr>
-                    <td>{k.name}</td>
-                    <td class="mono">
-                      {props.prefix}…{k.last4}
-                    </td>
-                    <td>
-                      <Time ms={k.created_at} />
-                    </td>
-                    <td>
-                      <Time ms={k.last_used_at} />
-                    </td>
-                    <td>
-                      {k.revoked_at === null ? (
-                        <div class="actions">
-                          <span class="badge ok">active</span>
-                          <a
-                            href={`/dashboard/api-keys/${k.id}/revoke`}
-                            aria-label={`Revoke ${k.name} …${k.last4}`}
-                          >
-                            Revoke…
-                          </a>
-                        </div>
-                      ) : (
-                        <>
-                          <span class="badge">revoked</span>
-                          <div class="sub">
-                            <Time ms={k.revoked_at} />
-                          </div>
-                        </>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          columns={['Name', 'Key', 'Created', 'Last used', 'Status']}
+          rows={props.keys}
+          empty={`No API key in ${env.name} yet.`}
+          row={(k) => (
+            <tr>
+              <td>{k.name}</td>
+              <td class="mono">
+                {props.prefix}…{k.last4}
+              </td>
+              <td>
+                <Time ms={k.created_at} />
+              </td>
+              <td>
+                <Time ms={k.last_used_at} />
+              </td>
+              <td>
+                {k.revoked_at === null ? (
+                  <div class="actions">
+                    <span class="badge ok">active</span>
+                    <a
+                      href={`/dashboard/api-keys/${k.id}/revoke`}
+                      aria-label={`Revoke ${k.name} …${k.last4}`}
+                    >
+                      Revoke…
+                    </a>
+                  </div>
+                ) : (
+                  <>
+                    <span class="badge">revoked</span>
+                    <div class="sub">
+                      <Time ms={k.revoked_at} />
+                    </div>
+                  </>
+                )}
+              </td>
+            </tr>
+          )}
+        />
       </section>
       <section class="card" aria-labelledby="help-title">
         <h2 id="help-title">Your app gets "Invalid API key" (401)?</h2>

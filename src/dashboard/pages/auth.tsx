@@ -3,6 +3,24 @@ import type { FieldError } from '../../errors.ts';
 import type { Fix } from '../fixes.ts';
 import { BarePage, FixLine, Problems } from '../layout.tsx';
 
+/** The operator's email, as both sign-in and set-up ask for it (`username` lets password managers pair it). */
+function EmailField(props: { value: string; autofocus?: boolean }) {
+  return (
+    <div class="field">
+      <label for="email">Email</label>
+      <input
+        id="email"
+        name="email"
+        type="email"
+        autocomplete="username"
+        required
+        value={props.value}
+        autofocus={props.autofocus}
+      />
+    </div>
+  );
+}
+
 export function SignInPage(props: {
   stylesheet: string;
   formToken: string;
@@ -28,18 +46,7 @@ export function SignInPage(props: {
         ) : null}
         <form method="post" action="/dashboard/sign-in">
           <input type="hidden" name="_signin" value={props.formToken} />
-          <div class="field">
-            <label for="email">Email</label>
-            <input
-              id="email"
-              name="email"
-              type="email"
-              autocomplete="username"
-              required
-              value={props.email ?? ''}
-              autofocus
-            />
-          </div>
+          <EmailField value={props.email ?? ''} autofocus />
           <div class="field">
             <label for="password">Password</label>
             <input id="password" name="password" type="password" autocomplete="current-password" required />
@@ -73,17 +80,7 @@ export function SetupPage(props: {
         <Problems errors={props.errors ?? []} />
         <form method="post" action={props.action}>
           <input type="hidden" name="_signin" value={props.formToken} />
-          <div class="field">
-            <label for="email">Email</label>
-            <input
-              id="email"
-              name="email"
-              type="email"
-              autocomplete="username"
-              required
-              value={props.email ?? ''}
-            />
-          </div>
+          <EmailField value={props.email ?? ''} />
           <div class="field">
             <label for="password">Password</label>
             <p class="hint" id="password-hint">

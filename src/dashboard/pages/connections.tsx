@@ -1,5 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { ConnectedAccountTable, EventTable } from '../../store/schema.ts';
+import { DataTable } from '../components/data-table.tsx';
+import { FilterForm, SelectFilter, TextFilter } from '../components/filter-form.tsx';
+import { OlderPageLink } from '../components/pager.tsx';
 import { type FixContext, fixFor } from '../fixes.ts';
 import { FixLine, type Frame, Page, StateBadge, Time } from '../layout.tsx';
 import { EventTableView } from './events.tsx';
@@ -52,95 +55,53 @@ export function ConnectionsPage(props: {
   return (
     <Page {...props.frame} title="Connections">
       <p class="lead">Your users' connected accounts in this environment, newest first.</p>
-      <section class="card" aria-labelledby="filter-title">
-        <h2 id="filter-title">Filter</h2>
-        <form method="get" action="/dashboard/connections" class="row">
-          <div>
-            <label for="provider">Provider</label>
-            <select id="provider" name="provider">
-              <option value="">Any provider</option>
-              {props.providers.map((slug) => (
-                <option value={slug} selected={f.provider === slug}>
-                  {slug}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label for="user">User id</label>
-            <input id="user" name="user" type="text" value={f.user} />
-          </div>
-          <div>
-            <label for="organization">Organization id</label>
-            <input id="organization" name="organization" type="text" value={f.organization} />
-          </div>
-          <div>
-            <label for="state">State</label>
-            <select id="state" name="state">
-              <option value="">Any state</option>
-              {STATES.map((state) => (
-                <option value={state} selected={f.state === state}>
-                  {state.replaceAll('_', ' ')}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="actions">
-            <button type="submit">Filter</button>
-            <a href="/dashboard/connections">Clear</a>
-          </div>
-        </form>
-      </section>
+      <FilterForm action="/dashboard/connections">
+        <SelectFilter
+          name="provider"
+          label="Provider"
+          any="Any provider"
+          options={props.providers.map((slug) => [slug, slug] as const)}
+          selected={f.provider}
+        />
+        <TextFilter name="user" label="User id" value={f.user} />
+        <TextFilter name="organization" label="Organization id" value={f.organization} />
+        <SelectFilter
+          name="state"
+          label="State"
+          any="Any state"
+          options={STATES.map((state) => [state, state.replaceAll('_', ' ')] as const)}
+          selected={f.state}
+        />
+      </FilterForm>
       <section class="card" aria-labelledby="list-title">
         <h2 id="list-title">Connected accounts</h2>
-        {props.accounts.length === 0 ? (
-          <p class="sub">
-            No connection matches. Connections appear when your users finish the connect flow (POST
-            /data-integrations/&#123;slug&#125;/authorize) or when your app imports tokens.
-          </p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Account</th>
-                  <th scope="col">Provider</th>
-                  <th scope="col">Owner</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Last refresh</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.accounts.map((a) => (
-                  <tr>
-                    <td>
-                      <a href={`/dashboard/connections/${a.id}`}>{accountLabel(a)}</a>
-                      <div class="sub mono">{a.id}</div>
-                    </td>
-                    <td>{a.provider_slug}</td>
-                    <td>
-                      <Owner account={a} />
-                    </td>
-                    <td>
-                      <StateBadge state={a.state} />
-                    </td>
-                    <td>
-                      <Time ms={a.last_refresh_at} />
-                      {a.last_refresh_outcome ? (
-                        <div class="sub">{a.last_refresh_outcome.replaceAll('_', ' ')}</div>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-        {props.next === null ? null : (
-          <p class="pager">
-            <a href={props.next}>Older connections →</a>
-          </p>
-        )}
+        <DataTable
+          columns={['Account', 'Provider', 'Owner', 'State', 'Last refresh']}
+          rows={props.accounts}
+          empty="No connection matches. Connections appear when your users finish the connect flow (POST /data-integrations/{slug}/authorize) or when your app imports tokens."
+          row={(a) => (
+            <tr>
+              <td>
+                <a href={`/dashboard/connections/${a.id}`}>{accountLabel(a)}</a>
+                <div class="sub mono">{a.id}</div>
+              </td>
+              <td>{a.provider_slug}</td>
+              <td>
+                <Owner account={a} />
+              </td>
+              <td>
+                <StateBadge state={a.state} />
+              </td>
+              <td>
+                <Time ms={a.last_refresh_at} />
+                {a.last_refresh_outcome ? (
+                  <div class="sub">{a.last_refresh_outcome.replaceAll('_', ' ')}</div>
+                ) : null}
+              </td>
+            </tr>
+          )}
+        />
+        <OlderPageLink href={props.next} label="Older connections →" />
       </section>
     </Page>
   );

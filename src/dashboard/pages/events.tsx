@@ -1,6 +1,9 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import { PIPES_EVENT_NAMES } from '../../events/names.ts';
 import type { EventTable } from '../../store/schema.ts';
+import { DataTable } from '../components/data-table.tsx';
+import { FilterForm, SelectFilter, TextFilter } from '../components/filter-form.tsx';
+import { OlderPageLink } from '../components/pager.tsx';
 import { fixFor } from '../fixes.ts';
 import { CsrfField, FixLine, type Frame, Page, Time } from '../layout.tsx';
 
@@ -101,57 +104,48 @@ export function EventTableView(props: {
   /** Connections that still exist: only those are linked. */
   liveAccounts: ReadonlySet<string>;
 }) {
-  if (props.events.length === 0) return <p class="sub">No events.</p>;
   return (
-    <div class="table-wrap">
-      <table>
-        <thead>
+    <DataTable
+      columns={['Event', 'About', props.csrf === null ? null : 'Webhooks']}
+      rows={props.events}
+      empty="No events."
+      row={(row) => {
+        const data = parseData(row);
+        return (
           <tr>
-            <th scope="col">Event</th>
-            <th scope="col">About</th>
-            {props.csrf === null ? null : <th scope="col">Webhooks</th>}
+            <td>
+              <code class="nowrap">{row.event}</code>
+              <div class="sub">
+                <Time ms={row.created_at} />
+              </div>
+            </td>
+            <td>
+              <EventSummary
+                row={row}
+                data={data}
+                redirectUris={props.redirectUris ?? new Map()}
+                liveAccounts={props.liveAccounts}
+              />
+              <details>
+                <summary class="sub">Data</summary>
+                <pre>{JSON.stringify(data, null, 2)}</pre>
+              </details>
+            </td>
+            {props.csrf === null ? null : (
+              <td>
+                <form method="post" action={`/dashboard/events/${row.id}/redeliver`}>
+                  <CsrfField token={props.csrf} />
+                  <input type="hidden" name="back" value={props.back ?? '/dashboard/events'} />
+                  <button type="submit" class="secondary small" aria-label={`Redeliver ${row.id}`}>
+                    Redeliver
+                  </button>
+                </form>
+              </td>
+            )}
           </tr>
-        </thead>
-        <tbody>
-          {props.events.map((row) => {
-            const data = parseData(row);
-            return (
-              <tr>
-                <td>
-                  <code class="nowrap">{row.event}</code>
-                  <div class="sub">
-                    <Time ms={row.created_at} />
-                  </div>
-                </td>
-                <td>
-                  <EventSummary
-                    row={row}
-                    data={data}
-                    redirectUris={props.redirectUris ?? new Map()}
-                    liveAccounts={props.liveAccounts}
-                  />
-                  <details>
-                    <summary class="sub">Data</summary>
-                    <pre>{JSON.stringify(data, null, 2)}</pre>
-                  </details>
-                </td>
-                {props.csrf === null ? null : (
-                  <td>
-                    <form method="post" action={`/dashboard/events/${row.id}/redeliver`}>
-                      <CsrfField token={props.csrf} />
-                      <input type="hidden" name="back" value={props.back ?? '/dashboard/events'} />
-                      <button type="submit" class="secondary small" aria-label={`Redeliver ${row.id}`}>
-                        Redeliver
-                      </button>
-                    </form>
-                  </td>
-                )}
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
+        );
+      }}
+    />
   );
 }
 
@@ -180,38 +174,18 @@ export function EventsPage(props: {
           <FixLine fix={fixFor(props.problem.code)} />
         </>
       ) : null}
-      <section class="card" aria-labelledby="filter-title">
-        <h2 id="filter-title">Filter</h2>
-        <form method="get" action="/dashboard/events" class="row">
-          <div>
-            <label for="event">Event</label>
-            <select id="event" name="event">
-              <option value="">Any event</option>
-              {PIPES_EVENT_NAMES.map((name) => (
-                <option value={name} selected={f.event === name}>
-                  {name}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label for="provider">Provider slug</label>
-            <input id="provider" name="provider" type="text" value={f.provider} />
-          </div>
-          <div>
-            <label for="organization">Organization id</label>
-            <input id="organization" name="organization" type="text" value={f.organization} />
-          </div>
-          <div>
-            <label for="connection">Connection id</label>
-            <input id="connection" name="connection" type="text" value={f.connection} />
-          </div>
-          <div class="actions">
-            <button type="submit">Filter</button>
-            <a href="/dashboard/events">Clear</a>
-          </div>
-        </form>
-      </section>
+      <FilterForm action="/dashboard/events">
+        <SelectFilter
+          name="event"
+          label="Event"
+          any="Any event"
+          options={PIPES_EVENT_NAMES.map((name) => [name, name] as const)}
+          selected={f.event}
+        />
+        <TextFilter name="provider" label="Provider slug" value={f.provider} />
+        <TextFilter name="organization" label="Organization id" value={f.organization} />
+        <TextFilter name="connection" label="Connection id" value={f.connection} />
+      </FilterForm>
       <section class="card" aria-labelledby="log-title">
         <h2 id="log-title">Event log</h2>
         <EventTableView
@@ -221,11 +195,7 @@ export function EventsPage(props: {
           redirectUris={props.redirectUris}
           liveAccounts={props.liveAccounts}
         />
-        {props.next === null ? null : (
-          <p class="pager">
-            <a href={props.next}>Older events →</a>
-          </p>
-        )}
+        <OlderPageLink href={props.next} label="Older events →" />
       </section>
     </Page>
   );

@@ -2,6 +2,8 @@
 import type { FieldError } from '../../errors.ts';
 import { PROVIDER_CATEGORIES } from '../../providers/catalog-schema.ts';
 import type { CustomProviderDefinition } from '../../providers/custom-provider.ts';
+import { DataTable } from '../components/data-table.tsx';
+import { FilterForm, SelectFilter, TextFilter } from '../components/filter-form.tsx';
 import type { FixContext } from '../fixes.ts';
 import { fixFor } from '../fixes.ts';
 import {
@@ -60,26 +62,15 @@ function ProviderRow(props: { item: ProviderItem }) {
   );
 }
 
-function ProviderTable(props: { items: readonly ProviderItem[]; caption: string }) {
+function ProviderTable(props: { items: readonly ProviderItem[]; caption: string; empty: string }) {
   return (
-    <div class="table-wrap">
-      <table>
-        <caption class="sub">{props.caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Provider</th>
-            <th scope="col">Description</th>
-            <th scope="col">Sign-in</th>
-            <th scope="col">Status</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.items.map((item) => (
-            <ProviderRow item={item} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      columns={['Provider', 'Description', 'Sign-in', 'Status']}
+      rows={props.items}
+      empty={props.empty}
+      caption={props.caption}
+      row={(item) => <ProviderRow item={item} />}
+    />
   );
 }
 
@@ -96,40 +87,28 @@ export function ProvidersPage(props: {
       <p class="lead">
         Connect a provider by choosing its credentials. Your users then connect their own accounts through it.
       </p>
-      <section class="card" aria-labelledby="search-title">
-        <h2 id="search-title">Find a provider</h2>
-        <form method="get" action="/dashboard/providers" class="row">
-          <div>
-            <label for="q">Search</label>
-            <input id="q" name="q" type="search" value={filter.q} placeholder="Name, slug or category" />
-          </div>
-          <div>
-            <label for="status">Status</label>
-            <select id="status" name="status">
-              {STATUS_FILTERS.map(([value, label]) => (
-                <option value={value} selected={filter.status === value}>
-                  {label}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div>
-            <label for="category">Category</label>
-            <select id="category" name="category">
-              <option value="">Any category</option>
-              {PROVIDER_CATEGORIES.map((category) => (
-                <option value={category} selected={filter.category === category}>
-                  {category.replaceAll('-', ' ')}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="actions">
-            <button type="submit">Search</button>
-            <a href="/dashboard/providers">Clear</a>
-          </div>
-        </form>
-      </section>
+      <FilterForm
+        action="/dashboard/providers"
+        titleId="search-title"
+        title="Find a provider"
+        submit="Search"
+      >
+        <TextFilter
+          name="q"
+          label="Search"
+          type="search"
+          value={filter.q}
+          placeholder="Name, slug or category"
+        />
+        <SelectFilter name="status" label="Status" options={STATUS_FILTERS} selected={filter.status} />
+        <SelectFilter
+          name="category"
+          label="Category"
+          any="Any category"
+          options={PROVIDER_CATEGORIES.map((category) => [category, category.replaceAll('-', ' ')] as const)}
+          selected={filter.category}
+        />
+      </FilterForm>
       <section class="card" aria-labelledby="configured-title">
         <div class="spread">
           <h2 id="configured-title">Set up in {env.name}</h2>
@@ -137,23 +116,23 @@ export function ProvidersPage(props: {
             Define a custom provider
           </a>
         </div>
-        {props.configured.length === 0 ? (
-          <p class="sub">
-            {filter.q === '' && filter.status === '' && filter.category === ''
+        <ProviderTable
+          items={props.configured}
+          caption={`${props.configured.length} set up`}
+          empty={
+            filter.q === '' && filter.status === '' && filter.category === ''
               ? `No provider is set up in ${env.name} yet: pick one from the catalog below.`
-              : `No provider matching this search is set up in ${env.name}.`}
-          </p>
-        ) : (
-          <ProviderTable items={props.configured} caption={`${props.configured.length} set up`} />
-        )}
+              : `No provider matching this search is set up in ${env.name}.`
+          }
+        />
       </section>
       <section class="card" aria-labelledby="catalog-title">
         <h2 id="catalog-title">Catalog</h2>
-        {props.catalog.length === 0 ? (
-          <p class="sub">No other provider matches this search.</p>
-        ) : (
-          <ProviderTable items={props.catalog} caption={`${props.catalog.length} available`} />
-        )}
+        <ProviderTable
+          items={props.catalog}
+          caption={`${props.catalog.length} available`}
+          empty="No other provider matches this search."
+        />
       </section>
     </Page>
   );

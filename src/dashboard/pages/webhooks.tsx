@@ -3,6 +3,8 @@ import type { FieldError } from '../../errors.ts';
 import { EVENT_ALIASES, PIPES_EVENT_NAMES } from '../../events/names.ts';
 import type { WebhookEndpointRecord } from '../../events/webhook-endpoints.ts';
 import type { WebhookAttemptTable, WebhookDeliveryTable } from '../../store/schema.ts';
+import { DataTable } from '../components/data-table.tsx';
+import { OlderPageLink } from '../components/pager.tsx';
 import { fixFor } from '../fixes.ts';
 import { CsrfField, FixLine, type Frame, Page, ProblemsWithFixes, StateBadge, Time } from '../layout.tsx';
 
@@ -51,38 +53,25 @@ export function WebhooksPage(props: {
       <ProblemsWithFixes errors={props.errors} />
       <section class="card" aria-labelledby="endpoints-title">
         <h2 id="endpoints-title">Endpoints</h2>
-        {props.endpoints.length === 0 ? (
-          <p class="sub">No webhook endpoint in this environment yet.</p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">URL</th>
-                  <th scope="col">Events</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Secret</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.endpoints.map((e) => (
-                  <tr>
-                    <td>
-                      <a href={`/dashboard/webhooks/${e.id}`}>{e.endpoint_url}</a>
-                      <div class="sub mono">{e.id}</div>
-                    </td>
-                    <td class="sub">{events(e).join(', ')}</td>
-                    <td>
-                      <StateBadge state={e.status} />
-                      {e.disabled_reason ? <div class="sub">{e.disabled_reason}</div> : null}
-                    </td>
-                    <td class="mono">…{e.secret_last4}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <DataTable
+          columns={['URL', 'Events', 'Status', 'Secret']}
+          rows={props.endpoints}
+          empty="No webhook endpoint in this environment yet."
+          row={(e) => (
+            <tr>
+              <td>
+                <a href={`/dashboard/webhooks/${e.id}`}>{e.endpoint_url}</a>
+                <div class="sub mono">{e.id}</div>
+              </td>
+              <td class="sub">{events(e).join(', ')}</td>
+              <td>
+                <StateBadge state={e.status} />
+                {e.disabled_reason ? <div class="sub">{e.disabled_reason}</div> : null}
+              </td>
+              <td class="mono">…{e.secret_last4}</td>
+            </tr>
+          )}
+        />
       </section>
       <section class="card" aria-labelledby="create-title">
         <h2 id="create-title">Add an endpoint</h2>
@@ -244,59 +233,42 @@ export function WebhookPage(props: {
       </section>
       <section class="card" aria-labelledby="deliveries-title">
         <h2 id="deliveries-title">Deliveries</h2>
-        {props.deliveries.length === 0 ? (
-          <p class="sub">Nothing delivered to this endpoint yet.</p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Event</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Attempts and responses</th>
-                  <th scope="col">Redeliver</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.deliveries.map((d) => (
-                  <tr>
-                    <td>
-                      <code class="nowrap">{d.event_name}</code>
-                      <div class="sub mono">{d.event_id}</div>
-                      {d.manual === 1 ? <div class="sub">manual redelivery</div> : null}
-                    </td>
-                    <td>
-                      <StateBadge state={d.status} />
-                      {d.status === 'pending' ? (
-                        <div class="sub">
-                          next <Time ms={d.next_attempt_at} />
-                        </div>
-                      ) : null}
-                    </td>
-                    <td>
-                      <Attempts attempts={props.attempts.get(d.id) ?? []} />
-                    </td>
-                    <td>
-                      <form method="post" action={`/dashboard/events/${d.event_id}/redeliver`}>
-                        <CsrfField token={csrf} />
-                        <input type="hidden" name="endpoint" value={e.id} />
-                        <input type="hidden" name="back" value={back} />
-                        <button type="submit" class="secondary small" aria-label={`Redeliver ${d.event_id}`}>
-                          Redeliver
-                        </button>
-                      </form>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-        {props.next === null ? null : (
-          <p class="pager">
-            <a href={props.next}>Older deliveries →</a>
-          </p>
-        )}
+        <DataTable
+          columns={['Event', 'Status', 'Attempts and responses', 'Redeliver']}
+          rows={props.deliveries}
+          empty="Nothing delivered to this endpoint yet."
+          row={(d) => (
+            <tr>
+              <td>
+                <code class="nowrap">{d.event_name}</code>
+                <div class="sub mono">{d.event_id}</div>
+                {d.manual === 1 ? <div class="sub">manual redelivery</div> : null}
+              </td>
+              <td>
+                <StateBadge state={d.status} />
+                {d.status === 'pending' ? (
+                  <div class="sub">
+                    next <Time ms={d.next_attempt_at} />
+                  </div>
+                ) : null}
+              </td>
+              <td>
+                <Attempts attempts={props.attempts.get(d.id) ?? []} />
+              </td>
+              <td>
+                <form method="post" action={`/dashboard/events/${d.event_id}/redeliver`}>
+                  <CsrfField token={csrf} />
+                  <input type="hidden" name="endpoint" value={e.id} />
+                  <input type="hidden" name="back" value={back} />
+                  <button type="submit" class="secondary small" aria-label={`Redeliver ${d.event_id}`}>
+                    Redeliver
+                  </button>
+                </form>
+              </td>
+            </tr>
+          )}
+        />
+        <OlderPageLink href={props.next} label="Older deliveries →" />
       </section>
       <section class="card" aria-labelledby="delete-title">
         <h2 id="delete-title">Delete</h2>

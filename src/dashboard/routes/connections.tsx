@@ -13,6 +13,7 @@ import { parseJsonArray } from '../../tokens/present-account.ts';
 import { type Dash, type DashEnv, frameFor, render } from '../dash.ts';
 import { ConfirmPage } from '../pages/confirm.tsx';
 import { accountLabel, ConnectionPage, ConnectionsPage } from '../pages/connections.tsx';
+import { splitPage } from '../paging.ts';
 
 const PAGE_SIZE = 50;
 const STATES: readonly ConnectedAccountState[] = ['connected', 'needs_reauthorization', 'disconnected'];
@@ -54,12 +55,11 @@ export function mountConnectionRoutes(dash: Dash, app: Hono<DashEnv>): void {
         after: after !== undefined && isId('connectedAccount', after) ? after : undefined,
       },
     );
-    const page = rows.slice(0, PAGE_SIZE);
-    let next: string | null = null;
-    if (rows.length > PAGE_SIZE) {
-      const params = new URLSearchParams({ ...filter, after: page[page.length - 1]!.id });
-      next = `/dashboard/connections?${params.toString()}`;
-    }
+    const { page, next } = splitPage(
+      rows,
+      PAGE_SIZE,
+      (lastId) => `/dashboard/connections?${new URLSearchParams({ ...filter, after: lastId }).toString()}`,
+    );
     const providers = [...new Set((await listEnvironmentIntegrations(db, env.id)).map((row) => row.slug))];
     return render(
       c,

@@ -18,6 +18,7 @@ import {
   withNotice,
 } from '../dash.ts';
 import { EventsPage } from '../pages/events.tsx';
+import { splitPage } from '../paging.ts';
 
 const PAGE_SIZE = 50;
 
@@ -55,15 +56,13 @@ export function mountEventRoutes(dash: Dash, app: Hono<DashEnv>): void {
         fetch: PAGE_SIZE + 1,
       },
     );
-    const events = rows.slice(0, PAGE_SIZE);
     const params = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== ''));
     const back = `/dashboard/events${params.size > 0 ? `?${params.toString()}` : ''}`;
-    let next: string | null = null;
-    if (rows.length > PAGE_SIZE) {
+    const { page: events, next } = splitPage(rows, PAGE_SIZE, (lastId) => {
       const nextParams = new URLSearchParams(params);
-      nextParams.set('after', events[events.length - 1]!.id);
-      next = `/dashboard/events?${nextParams.toString()}`;
-    }
+      nextParams.set('after', lastId);
+      return `/dashboard/events?${nextParams.toString()}`;
+    });
     const integrations = await listEnvironmentIntegrations(db, env.id);
     const accountIds = [...new Set(events.map((e) => e.connected_account_id).filter((id) => id !== null))];
     const live =

@@ -28,6 +28,7 @@ import {
 } from '../dash.ts';
 import { ConfirmPage } from '../pages/confirm.tsx';
 import { WebhookPage, WebhooksPage } from '../pages/webhooks.tsx';
+import { splitPage } from '../paging.ts';
 
 const PAGE_SIZE = 25;
 const OVERLAPS = new Set([0, 3600, 86_400, 604_800]);
@@ -77,11 +78,11 @@ export function mountWebhookRoutes(dash: Dash, app: Hono<DashEnv>): void {
         fetch: PAGE_SIZE + 1,
       },
     );
-    const deliveries = rows.slice(0, PAGE_SIZE);
-    const next =
-      rows.length > PAGE_SIZE
-        ? `/dashboard/webhooks/${endpoint.id}?after=${deliveries[deliveries.length - 1]!.id}`
-        : null;
+    const { page: deliveries, next } = splitPage(
+      rows,
+      PAGE_SIZE,
+      (lastId) => `/dashboard/webhooks/${endpoint.id}?after=${lastId}`,
+    );
     return render(
       c,
       <WebhookPage

@@ -1,11 +1,11 @@
 import type { AppContext } from '../../context.ts';
 import { PipesError } from '../../errors.ts';
-import { connectionFailedEventData, recordEvent } from '../../events/record-event.ts';
 import { resolveIntegrationProvider } from '../../providers/resolve.ts';
 import { findDataIntegrationById } from '../../store/data-integrations.ts';
 import type { ConnectedAccountTable } from '../../store/schema.ts';
 import { type GrantResult, saveGrant } from './complete.tsx';
-import { pendingResultBinding, setFlowStatus } from './flow-store.ts';
+import { pendingResultBinding } from './flow-store.ts';
+import { markFlowFailed } from './mark-failed.ts';
 import { digest, digestsEqual, looksLikeToken, s256 } from './secrets.ts';
 
 const notFound = () =>
@@ -54,24 +54,15 @@ export async function finishAuthorization(
     looksLikeToken(input.codeVerifier) &&
     digestsEqual(digest(s256(input.codeVerifier)), digest(flow.app_code_challenge));
   if (!verifierOk) {
-    await ctx.store.db.transaction().execute(async (trx) => {
-      await setFlowStatus(trx, flow.id, 'failed', now, { pending_result: null });
-      await recordEvent(trx, {
-        environmentId: flow.environment_id,
-        event: 'pipes.connected_account.connection_failed',
-        data: connectionFailedEventData({
-          dataIntegrationId: flow.data_integration_id,
-          providerSlug: flow.provider_slug,
-          userId: flow.owner_type === 'organization' ? null : flow.user_id,
-          organizationId: flow.organization_id,
-          errorCode: 'invalid_code_verifier',
-          errorReason: 'The finish call carried a code_verifier that does not match the code_challenge.',
-          createdAt: now,
-        }),
-        organizationId: flow.organization_id,
-        now,
-      });
-    });
+    await markFlowFailed(
+      ctx.store.db,
+      flow,
+      {
+        errorCode: 'invalid_code_verifier',
+        errorReason: 'The finish call carried a code_verifier that does not match the code_challenge.',
+      },
+      now,
+    );
     throw new PipesError(
       'invalid_code_verifier',
       'code_verifier does not match the code_challenge sent when the authorization started. The authorization is cancelled; start again.',

@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { html } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { HtmlDocument } from '../../lib/html-document.tsx';
 
 /**
  * The connect flow's browser pages: server-rendered, no script, plain HTML forms. hono/jsx escapes every text node
@@ -37,18 +38,9 @@ export const PAGE_HEADERS: Record<string, string> = {
 
 function Layout(props: { title: string; children: Child }) {
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="robots" content="noindex" />
-        <title>{props.title}</title>
-        <style dangerouslySetInnerHTML={{ __html: STYLE }} />
-      </head>
-      <body>
-        <main>{props.children}</main>
-      </body>
-    </html>
+    <HtmlDocument title={props.title} head={<style dangerouslySetInnerHTML={{ __html: STYLE }} />}>
+      <main>{props.children}</main>
+    </HtmlDocument>
   );
 }
 

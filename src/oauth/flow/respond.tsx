@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { AppContext } from '../../context.ts';
-import { connectionFailedEventData, recordEvent } from '../../events/record-event.ts';
-import { type FlowRow, setFlowStatus } from './flow-store.ts';
+import type { FlowRow } from './flow-store.ts';
+import { markFlowFailed } from './mark-failed.ts';
 import { ErrorPage, renderPage } from './pages.tsx';
 
 /** A failed connect attempt, as the user and the app's webhook see it. */
@@ -57,26 +57,17 @@ export async function failFlow(
   failure: FlowFailure,
 ): Promise<Response> {
   const now = ctx.clock.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
-    await setFlowStatus(trx, flow.id, 'failed', now, { pending_result: null });
-    await recordEvent(trx, {
-      environmentId: flow.environment_id,
-      event: 'pipes.connected_account.connection_failed',
-      data: connectionFailedEventData({
-        dataIntegrationId: flow.data_integration_id,
-        providerSlug: flow.provider_slug,
-        userId: flow.owner_type === 'organization' ? null : flow.user_id,
-        organizationId: flow.organization_id,
-        errorCode: failure.errorCode,
-        errorReason: failure.message,
-        providerError: failure.providerError,
-        providerErrorDescription: failure.providerErrorDescription,
-        createdAt: now,
-      }),
-      organizationId: flow.organization_id,
-      now,
-    });
-  });
+  await markFlowFailed(
+    ctx.store.db,
+    flow,
+    {
+      errorCode: failure.errorCode,
+      errorReason: failure.message,
+      providerError: failure.providerError,
+      providerErrorDescription: failure.providerErrorDescription,
+    },
+    now,
+  );
   ctx.log.info(
     {
       flowId: flow.id,

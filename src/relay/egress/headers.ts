@@ -65,27 +65,61 @@ function entriesOf(input: HeadersInput): Array<[string, string]> {
   return out;
 }
 
+/** Adds the lower-cased header names listed in one `Connection` header value to `names`. */
+export function addConnectionNames(value: string, names: Set<string>): void {
+  for (const token of value.split(',')) {
+    const trimmed = token.trim().toLowerCase();
+    if (trimmed !== '') names.add(trimmed);
+  }
+}
+
 /** The lower-cased header names listed in every `Connection` header value. */
 function namedByConnection(entries: ReadonlyArray<[string, string]>): Set<string> {
   const names = new Set<string>();
-  for (const [name, value] of entries) {
-    if (name.toLowerCase() !== 'connection') continue;
-    for (const token of value.split(',')) {
-      const trimmed = token.trim().toLowerCase();
-      if (trimmed !== '') names.add(trimmed);
-    }
-  }
+  for (const [name, value] of entries)
+    if (name.toLowerCase() === 'connection') addConnectionNames(value, names);
   return names;
 }
 
 function hasPrefix(name: string, prefixes: readonly string[]): boolean {
-  return prefixes.some((prefix) => name.startsWith(prefix));
+  // A loop rather than `some`: this runs for every header of every relayed call.
+  for (const prefix of prefixes) if (name.startsWith(prefix)) return true;
+  return false;
 }
 
 /** Adds to a null-prototype record, so that a header called `__proto__` is just a header. */
 function append(record: Record<string, string>, name: string, value: string): void {
   const existing = record[name];
   record[name] = existing === undefined ? value : `${existing}, ${value}`;
+}
+
+/**
+ * Throws `invalid_header` (400) for a malformed request header name or a value containing CR, LF, NUL or another
+ * control character. The message names the header, never its value.
+ */
+export function assertRequestHeader(name: string, value: string): void {
+  if (!TOKEN.test(name))
+    throw new PipesError('invalid_header', 'A request header name is malformed.', { status: 400 });
+  if (BAD_VALUE.test(value)) {
+    throw new PipesError(
+      'invalid_header',
+      `The "${name.toLowerCase()}" header contains a forbidden character.`,
+      {
+        status: 400,
+      },
+    );
+  }
+}
+
+/** True for a (lower-cased) request header that is never forwarded, whatever `Connection` says. */
+export function isDroppedRequestHeader(name: string): boolean {
+  return REQUEST_DROP.has(name) || hasPrefix(name, REQUEST_DROP_PREFIXES);
+}
+
+/** True for a (lower-cased) response header that may reach the caller: well-formed, and not one we drop. */
+export function isPassableResponseHeader(name: string, value: string): boolean {
+  if (!TOKEN.test(name) || BAD_VALUE.test(value)) return false;
+  return !RESPONSE_DROP.has(name) && !hasPrefix(name, RESPONSE_DROP_PREFIXES);
 }
 
 export interface RequestHeaderFilterOptions {
@@ -108,19 +142,7 @@ export function filterRequestHeaders(
   options: RequestHeaderFilterOptions = {},
 ): Record<string, string> {
   const entries = entriesOf(incoming);
-  for (const [name, value] of entries) {
-    if (!TOKEN.test(name))
-      throw new PipesError('invalid_header', 'A request header name is malformed.', { status: 400 });
-    if (BAD_VALUE.test(value)) {
-      throw new PipesError(
-        'invalid_header',
-        `The "${name.toLowerCase()}" header contains a forbidden character.`,
-        {
-          status: 400,
-        },
-      );
-    }
-  }
+  for (const [name, value] of entries) assertRequestHeader(name, value);
   const allow = options.allow === undefined ? null : new Set([...options.allow].map((n) => n.toLowerCase()));
   const drop = new Set([...(options.drop ?? [])].map((n) => n.toLowerCase()));
   const connectionNamed = namedByConnection(entries);
@@ -128,7 +150,7 @@ export function filterRequestHeaders(
   const out: Record<string, string> = Object.create(null);
   for (const [rawName, value] of entries) {
     const name = rawName.toLowerCase();
-    if (REQUEST_DROP.has(name) || hasPrefix(name, REQUEST_DROP_PREFIXES)) continue;
+    if (isDroppedRequestHeader(name)) continue;
     if (connectionNamed.has(name) || drop.has(name)) continue;
     if (allow !== null && !allow.has(name)) continue;
     append(out, name, value.trim());
@@ -156,8 +178,7 @@ export function filterResponseHeaders(
   const out: Record<string, string> = Object.create(null);
   for (const [rawName, value] of entries) {
     const name = rawName.toLowerCase();
-    if (!TOKEN.test(name) || BAD_VALUE.test(value)) continue;
-    if (RESPONSE_DROP.has(name) || hasPrefix(name, RESPONSE_DROP_PREFIXES)) continue;
+    if (!isPassableResponseHeader(name, value)) continue;
     if (connectionNamed.has(name) || drop.has(name)) continue;
     append(out, name, value.trim());
   }

@@ -1,9 +1,13 @@
 /** Outbound-address policy and safe HTTP plumbing for every call Pipes makes to the outside world. */
 export {
+  addConnectionNames,
+  assertRequestHeader,
   filterRequestHeaders,
   filterResponseHeaders,
   type HeaderRecord,
   type HeadersInput,
+  isDroppedRequestHeader,
+  isPassableResponseHeader,
   type RequestHeaderFilterOptions,
   type ResponseHeaderFilterOptions,
 } from './headers.ts';

@@ -12,8 +12,19 @@ export interface BackgroundRefresherOptions {
   claimMs?: number;
 }
 
+/** The settings every `pipes serve` instance runs with (no configuration variable changes them today). */
+export const DEFAULT_BACKGROUND_REFRESHER = {
+  intervalMs: 30_000,
+  batchSize: 100,
+  concurrency: 4,
+  claimMs: 120_000,
+} as const;
+
 export interface BackgroundRefresher {
+  /** One batch (at most `batchSize` accounts): how many it refreshed. */
   runOnce(): Promise<number>;
+  /** What one timer tick does: every account due now, batch after batch; how many it refreshed. */
+  drainDue(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -28,10 +39,10 @@ export function startBackgroundRefresher(
   ctx: AppContext,
   options: BackgroundRefresherOptions = {},
 ): BackgroundRefresher {
-  const intervalMs = options.intervalMs ?? 30_000;
-  const batchSize = options.batchSize ?? 100;
-  const concurrency = options.concurrency ?? 4;
-  const claimMs = options.claimMs ?? 120_000;
+  const intervalMs = options.intervalMs ?? DEFAULT_BACKGROUND_REFRESHER.intervalMs;
+  const batchSize = options.batchSize ?? DEFAULT_BACKGROUND_REFRESHER.batchSize;
+  const concurrency = options.concurrency ?? DEFAULT_BACKGROUND_REFRESHER.concurrency;
+  const claimMs = options.claimMs ?? DEFAULT_BACKGROUND_REFRESHER.claimMs;
   const { db } = ctx.store;
   let running: Promise<number> | null = null;
   let stopped = false;
@@ -57,16 +68,19 @@ export function startBackgroundRefresher(
     return true;
   }
 
-  async function runOnce(): Promise<number> {
-    const now = ctx.clock.now();
-    const due = await db
-      .selectFrom('connected_accounts')
-      .select(['id', 'next_refresh_at'])
-      .where('state', '=', 'connected')
-      .where('next_refresh_at', '<=', now)
-      .orderBy('next_refresh_at')
-      .limit(batchSize)
-      .execute();
+  /** One batch of accounts due by `cutoff`, skipping those in `seen`: how many were due and how many it refreshed. */
+  async function runBatch(cutoff: number, seen: Set<string>): Promise<{ found: number; done: number }> {
+    const due = (
+      await db
+        .selectFrom('connected_accounts')
+        .select(['id', 'next_refresh_at'])
+        .where('state', '=', 'connected')
+        .where('next_refresh_at', '<=', cutoff)
+        .orderBy('next_refresh_at')
+        .limit(batchSize)
+        .execute()
+    ).filter((item) => !seen.has(item.id));
+    for (const item of due) seen.add(item.id);
     let done = 0;
     let next = 0;
     const worker = async () => {
@@ -76,7 +90,28 @@ export function startBackgroundRefresher(
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, due.length) }, worker));
-    return done;
+    return { found: due.length, done };
+  }
+
+  async function runOnce(): Promise<number> {
+    return (await runBatch(ctx.clock.now(), new Set())).done;
+  }
+
+  /**
+   * Every account due when the tick started, batch after batch. One batch per tick would cap an instance at
+   * `batchSize` refreshes per interval (200 a minute by default), so a storm of thousands coming due together would
+   * outlive its tokens; draining goes at the provider's pace instead, still `concurrency` at a time (R10). Accounts
+   * that come due again during the drain (or were already handled in it) wait for the next tick.
+   */
+  async function drainDue(): Promise<number> {
+    const cutoff = ctx.clock.now();
+    const seen = new Set<string>();
+    let total = 0;
+    for (;;) {
+      const { found, done } = await runBatch(cutoff, seen);
+      total += done;
+      if (found === 0 || stopped) return total;
+    }
   }
 
   const timer =
@@ -84,7 +119,7 @@ export function startBackgroundRefresher(
       ? null
       : setInterval(() => {
           if (running) return;
-          running = runOnce()
+          running = drainDue()
             .catch((error) => {
               ctx.log.warn({ err: error }, 'background refresher run failed');
               return 0;
@@ -97,6 +132,7 @@ export function startBackgroundRefresher(
 
   return {
     runOnce,
+    drainDue,
     async stop() {
       stopped = true;
       if (timer) clearInterval(timer);

@@ -1,11 +1,10 @@
 import type { AppContext } from '../../context.ts';
 import { PipesError } from '../../errors.ts';
-import { recordEvent } from '../../events/record-event.ts';
 import { type ProviderTokenSet, TokenEndpointError } from '../../oauth/types.ts';
 import type { ConnectedAccountTable, DataIntegrationTable } from '../../store/schema.ts';
 import { openAccountSecret, sealAccountSecret } from '../account-secrets.ts';
 import { computeExpiry, type ExpiryPolicy, isDueForRefresh, nextRefreshAt } from '../expiry.ts';
-import { connectedAccountEventPayload } from '../present-account.ts';
+import { recordAccountEvent } from '../record-account-event.ts';
 import { SecretCache } from '../secret-cache.ts';
 
 /**
@@ -361,14 +360,7 @@ export class SingleFlightRefresher {
         .returningAll()
         .executeTakeFirst();
       if (!updated) return undefined;
-      await recordEvent(trx, {
-        environmentId: updated.environment_id,
-        event: 'pipes.connected_account.reauthorization_needed',
-        data: connectedAccountEventPayload(updated),
-        organizationId: updated.organization_id,
-        connectedAccountId: updated.id,
-        now,
-      });
+      await recordAccountEvent(trx, updated, 'pipes.connected_account.reauthorization_needed', now);
       return updated;
     });
     if (!marked) return this.afterLosingLease(row.id, fence);

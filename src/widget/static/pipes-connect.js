@@ -360,30 +360,18 @@ button:focus-visible { outline: 3px solid #0a66c2; outline-offset: 2px; }
           }),
         );
       } else {
-        if (connection === null && canConnect) {
-          actions.push(
-            el('button', {
-              type: 'button',
-              part: 'button',
-              text: 'Connect',
-              disabled: busy,
-              'aria-label': `Connect ${provider.name}`,
-              onclick: () => this._connect(provider),
-            }),
-          );
-        }
-        if (connection?.needs_reauthorization && canConnect) {
-          actions.push(
-            el('button', {
-              type: 'button',
-              part: 'button',
-              text: 'Reauthorize',
-              disabled: busy,
-              'aria-label': `Reauthorize ${provider.name}`,
-              onclick: () => this._connect(provider),
-            }),
-          );
-        }
+        // Connecting and reauthorizing are the same flow; only the words differ.
+        const connectButton = (label) =>
+          el('button', {
+            type: 'button',
+            part: 'button',
+            text: label,
+            disabled: busy,
+            'aria-label': `${label} ${provider.name}`,
+            onclick: () => this._connect(provider),
+          });
+        if (connection === null && canConnect) actions.push(connectButton('Connect'));
+        if (connection?.needs_reauthorization && canConnect) actions.push(connectButton('Reauthorize'));
         if (connection !== null) {
           actions.push(
             el('button', {
@@ -430,6 +418,17 @@ button:focus-visible { outline: 3px solid #0a66c2; outline-offset: 2px; }
       this._connectByRedirect(provider);
     }
 
+    /** A connect attempt that failed before the provider's page opened: free the row and tell the page. */
+    _failConnect(provider, error) {
+      this._setBusy(null);
+      this._report({
+        status: 'failed',
+        provider: provider.slug,
+        error: error.code,
+        error_description: this._describe(error),
+      });
+    }
+
     async _connectByRedirect(provider) {
       this._setBusy(provider.slug, `Opening ${provider.name}…`, null);
       try {
@@ -440,13 +439,7 @@ button:focus-visible { outline: 3px solid #0a66c2; outline-offset: 2px; }
         });
         location.assign(started.url);
       } catch (error) {
-        this._setBusy(null);
-        this._report({
-          status: 'failed',
-          provider: provider.slug,
-          error: error.code,
-          error_description: this._describe(error),
-        });
+        this._failConnect(provider, error);
       }
     }
 
@@ -469,13 +462,7 @@ button:focus-visible { outline: 3px solid #0a66c2; outline-offset: 2px; }
         try {
           popup.close();
         } catch {}
-        this._setBusy(null);
-        this._report({
-          status: 'failed',
-          provider: provider.slug,
-          error: error.code,
-          error_description: this._describe(error),
-        });
+        this._failConnect(provider, error);
         return;
       }
       if (this._busy === null || this._busy.slug !== provider.slug) {

@@ -1,29 +1,12 @@
-import type { Context } from 'hono';
 import type { AppContext } from '../../../context.ts';
-import { readQuery } from '../../body.ts';
-import type { ApiEnv } from '../../env.ts';
-import { beyond, paginate, paginationQuerySchema } from '../../pagination.ts';
+import { environmentListRoute } from '../../environment-list-route.ts';
 import { presentApiKey } from './present.ts';
 
 /** `GET /pipes/api-keys`: this environment's keys, paginated. */
 export function listApiKeysRoute(ctx: AppContext) {
-  return async (c: Context<ApiEnv>) => {
-    const query = readQuery(c, paginationQuerySchema);
-    const environmentId = c.get('auth').environment.id;
-    const list = await paginate(
-      query,
-      async (page) => {
-        let q = ctx.store.db
-          .selectFrom('api_keys')
-          .selectAll()
-          .where('environment_id', '=', environmentId)
-          .orderBy('id', page.direction)
-          .limit(page.fetch);
-        if (page.cursor !== undefined) q = q.where('id', beyond(page.direction), page.cursor);
-        return q.execute();
-      },
-      presentApiKey,
-    );
-    return c.json(list);
-  };
+  return environmentListRoute(
+    (environmentId) =>
+      ctx.store.db.selectFrom('api_keys').selectAll().where('environment_id', '=', environmentId),
+    presentApiKey,
+  );
 }

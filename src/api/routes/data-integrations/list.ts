@@ -1,9 +1,10 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { AppContext } from '../../../context.ts';
+import { selectPage } from '../../../lib/row-page.ts';
 import { readQuery } from '../../body.ts';
 import type { ApiEnv } from '../../env.ts';
-import { beyond, paginate, paginationQuerySchema } from '../../pagination.ts';
+import { paginate, paginationQuerySchema } from '../../pagination.ts';
 import { presentDataIntegration } from './present.ts';
 
 const listQuerySchema = paginationQuerySchema.extend({
@@ -18,15 +19,9 @@ export function listDataIntegrationsRoute(ctx: AppContext) {
     const list = await paginate(
       query,
       async (page) => {
-        let q = ctx.store.db
-          .selectFrom('data_integrations')
-          .selectAll()
-          .where('environment_id', '=', env.id)
-          .orderBy('id', page.direction)
-          .limit(page.fetch);
+        let q = ctx.store.db.selectFrom('data_integrations').selectAll().where('environment_id', '=', env.id);
         if (query.ownership !== undefined) q = q.where('ownership', '=', query.ownership);
-        if (page.cursor !== undefined) q = q.where('id', beyond(page.direction), page.cursor);
-        return q.execute();
+        return selectPage(q, page).execute();
       },
       (row) => presentDataIntegration(ctx, row, env),
     );

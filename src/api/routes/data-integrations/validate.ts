@@ -96,6 +96,8 @@ export function checkCustomEndpoints(ctx: AppContext, def: CustomProviderDefinit
     authorization_url: def.authorization_url,
     token_url: def.token_url,
     refresh_token_url: def.refresh_token_url,
+    revocation_url: def.revocation_url,
+    api_base_url: def.api_base_url,
   };
   for (const [name, url] of Object.entries(urls)) {
     if (url === null) continue;
@@ -112,6 +114,14 @@ export function checkCustomEndpoints(ctx: AppContext, def: CustomProviderDefinit
         def.authorization_url === null ? 'custom_provider.authorization_url' : 'custom_provider.token_url',
       code: 'required',
       message: 'An OAuth custom provider needs both authorization_url and token_url.',
+    });
+  } else if (def.revocation_url !== null && def.token_url === null) {
+    // Only OAuth grants are revoked; on an API-key provider the URL would silently never be used.
+    errors.push({
+      field: 'custom_provider.revocation_url',
+      code: 'not_allowed',
+      message:
+        'revocation_url is only used by an OAuth custom provider (with authorization_url and token_url).',
     });
   }
 }

@@ -8,6 +8,7 @@ import { ownerKeyOf } from '../../../tokens/owner.ts';
 import { parseJsonArray, presentConnectedAccount } from '../../../tokens/present-account.ts';
 import { readQuery } from '../../body.ts';
 import type { ApiEnv } from '../../env.ts';
+import { listEnabledIntegrations } from './enabled-integrations.ts';
 
 const query = z.object({
   organization_id: z.string().min(1).max(200).optional(),
@@ -51,14 +52,7 @@ export function listDataProvidersRoute(ctx: AppContext, ownerType: 'user' | 'org
         ? { ownerType, userId: c.req.param('user_id') ?? '', organizationId: q.organization_id ?? null }
         : { ownerType, userId: null, organizationId: c.req.param('organization_id') ?? '' };
     const multiple = q.supports_multiple_connections === 'true';
-    const integrations = await ctx.store.db
-      .selectFrom('data_integrations')
-      .selectAll()
-      .where('environment_id', '=', environment.id)
-      .where('ownership', '=', ownerType)
-      .where('enabled', '=', 1)
-      .orderBy('slug')
-      .execute();
+    const integrations = await listEnabledIntegrations(ctx.store.db, environment.id, ownerType);
     const accounts = await ctx.store.db
       .selectFrom('connected_accounts')
       .selectAll()

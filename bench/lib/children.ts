@@ -1,0 +1,41 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+export interface RoleChild<Info> {
+  child: ChildProcess;
+  /** The JSON line the child printed once ready. */
+  info: Info;
+}
+
+/**
+ * Runs `script` again in a child process with `args` (a benchmark's roles: the server, the upstream…) and resolves
+ * with the first JSON line it prints. `profile` adds `--cpu-prof` (written to .bench-profile/).
+ */
+export function startRole<Info>(
+  script: string,
+  args: string[],
+  options: { profile?: boolean } = {},
+): Promise<RoleChild<Info>> {
+  return new Promise((resolve, reject) => {
+    const profile = options.profile ? ['--cpu-prof', '--cpu-prof-dir=.bench-profile'] : [];
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', script, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const newline = buffered.indexOf('\n');
+      if (newline !== -1) resolve({ child, info: JSON.parse(buffered.slice(0, newline)) as Info });
+    });
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
+  });
+}
+
+/** SIGTERM, and wait for the exit (a child that exits on SIGTERM writes its CPU profile first). */
+export function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit');
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,53 @@
+import type { ChangeStamp } from './change-stamp.ts';
+
+/**
+ * Query results reused for as long as the database has not changed at all (see change-stamp.ts), so they are never
+ * stale: a deleted, disconnected or re-authorized connection, a disabled integration, a refreshed token — any commit,
+ * by this process or another — makes every entry miss. On PostgreSQL the stamp is always unknown and every read goes
+ * to the database.
+ *
+ * The stamp is taken before the query runs: a write that lands between the two leaves the entry labelled with the
+ * older stamp, so it can only miss, never serve older data under a newer stamp. Values are frozen (shallowly): they
+ * are shared by every caller until the next change.
+ *
+ * Bounds: at most `maxEntries` results; past that the cache is simply cleared. What is cached is chosen by the
+ * callers (token vending's integration and connection lookups); rows hold ciphertext, never a decrypted secret.
+ */
+export class StampedReadCache {
+  private readonly entries = new Map<string, { stamp: number; value: unknown }>();
+
+  constructor(
+    private readonly changes: ChangeStamp,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  /**
+   * One stamp for the several lookups of one request: each is still read after the stamp was taken, which is all
+   * the labelling needs, and the stamp (a PRAGMA, with its file locks) is taken once instead of per lookup.
+   */
+  snapshot(): StampedReads {
+    const stamp = this.changes.current();
+    return { read: (key, load) => this.readAt(stamp, key, load) };
+  }
+
+  async read<T>(key: string, load: () => Promise<T>): Promise<T> {
+    return this.readAt(this.changes.current(), key, load);
+  }
+
+  private async readAt<T>(stamp: number | null, key: string, load: () => Promise<T>): Promise<T> {
+    if (stamp === null) return load();
+    const hit = this.entries.get(key);
+    if (hit !== undefined && hit.stamp === stamp) return hit.value as T;
+    const value = await load();
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.set(key, {
+      stamp,
+      value: typeof value === 'object' && value !== null ? Object.freeze(value) : value,
+    });
+    return value;
+  }
+}
+
+export interface StampedReads {
+  read<T>(key: string, load: () => Promise<T>): Promise<T>;
+}
