@@ -171,6 +171,8 @@ describe('operator dashboard in Chromium', () => {
     await page.getByLabel('Use PKCE (S256)').uncheck();
     await page.getByLabel('Client authentication at the token URL').selectOption('basic_auth_header');
     await page.getByLabel('Extra authorization parameters').fill('prompt=consent\naccess_type=offline');
+    await page.getByLabel('Revocation URL (optional)').fill('https://acme.example/oauth/revoke');
+    await page.getByLabel('API base URL (optional)').fill('https://api.acme.example/v2');
     await page.getByRole('button', { name: 'Create custom provider' }).click();
     assert.match(
       await text(page.locator('.problem')),
@@ -184,6 +186,8 @@ describe('operator dashboard in Chromium', () => {
     assert.match(definition, /PKCE\s+off/);
     assert.match(definition, /Client authentication\s+basic auth header/);
     assert.match(definition, /"prompt":"consent","access_type":"offline"/);
+    assert.match(definition, /Revocation URL \(RFC 7009\)\s+https:\/\/acme\.example\/oauth\/revoke/);
+    assert.match(definition, /API base URL \(relay\)\s+https:\/\/api\.acme\.example\/v2/);
     assert.equal(await page.getByLabel(/Shared credentials/).isDisabled(), true);
     await page.getByLabel('Client id').fill('acme-client');
     await page.getByLabel('Client secret').fill(issued.customSecret);
@@ -197,6 +201,8 @@ describe('operator dashboard in Chromium', () => {
     const integration = await api(pipes, 'GET', '/data-integrations/acme-crm', { key: pipes.sandboxKey });
     assert.equal(integration.json.integration_type, 'custom');
     assert.equal(integration.json.custom_provider.pkce_enabled, false);
+    assert.equal(integration.json.custom_provider.revocation_url, 'https://acme.example/oauth/revoke');
+    assert.equal(integration.json.custom_provider.api_base_url, 'https://api.acme.example/v2');
     assert.deepEqual(integration.json.scopes, ['contacts.read', 'deals.read']);
     await page.goto(dashboard('/providers?status=configured'));
     assert.deepEqual(await page.locator('table a').allTextContents(), ['Acme CRM', 'Pipes Sandbox']);

@@ -397,6 +397,18 @@ function CustomDefinition(props: { definition: CustomProviderDefinition }) {
         </dd>
         <dt>Issuer (RFC 9207)</dt>
         <dd>{d.issuer ?? 'none'}</dd>
+        <dt>Revocation URL (RFC 7009)</dt>
+        <dd>
+          {d.revocation_url === null ? (
+            'none: deleting a connection revokes nothing there'
+          ) : (
+            <code>{d.revocation_url}</code>
+          )}
+        </dd>
+        <dt>API base URL (relay)</dt>
+        <dd>
+          <code>{d.api_base_url ?? 'the token URL’s origin'}</code>
+        </dd>
         <dt>PKCE</dt>
         <dd>{d.pkce_enabled ? 'S256' : 'off'}</dd>
         <dt>Client authentication</dt>
@@ -520,6 +532,8 @@ export interface CustomProviderDraft {
   token_url: string;
   refresh_token_url: string;
   issuer: string;
+  revocation_url: string;
+  api_base_url: string;
   pkce_enabled: boolean;
   scopes_required: boolean;
   client_secret_required: boolean;
@@ -537,6 +551,8 @@ export const EMPTY_CUSTOM_DRAFT: CustomProviderDraft = {
   token_url: '',
   refresh_token_url: '',
   issuer: '',
+  revocation_url: '',
+  api_base_url: '',
   pkce_enabled: true,
   scopes_required: false,
   client_secret_required: true,
@@ -641,6 +657,20 @@ export function CustomProviderPage(props: {
           hint="Only if the provider sends iss on its redirect (RFC 9207): Pipes then checks it."
           type="url"
           value={d.issuer}
+        />
+        <TextField
+          name="revocation_url"
+          label="Revocation URL (optional)"
+          hint="RFC 7009 endpoint: when a connection is deleted, Pipes revokes its grant there."
+          type="url"
+          value={d.revocation_url}
+        />
+        <TextField
+          name="api_base_url"
+          label="API base URL (optional)"
+          hint="Where the relay sends calls (its origin is the only one allowed). Empty: the token URL's origin."
+          type="url"
+          value={d.api_base_url}
         />
         <h2>Options</h2>
         <Check
