@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { unauthorized } from '../api/middleware/authenticate.ts';
+import { callerRequestId } from '../api/middleware/request-id.ts';
 import type { AppContext } from '../context.ts';
 import { PipesError } from '../errors.ts';
 import { createRequestIds } from '../lib/request-ids.ts';
@@ -34,7 +35,6 @@ export interface Relay {
 export type RelayContext = Pick<AppContext, 'config' | 'vault' | 'clock' | 'log'>;
 
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const RETRY_MAX_HEADER = 'pipes-retry-max-ms';
 const TARGET_ORIGIN_HEADER = 'pipes-target-origin';
 
@@ -81,9 +81,7 @@ export function createRelay(ctx: RelayContext, deps: RelayDeps, input: RelayOpti
   return {
     matches: isRelayUrl,
     handle(req, res) {
-      const incoming = req.headers['x-request-id'];
-      const requestId =
-        typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : nextRequestId();
+      const requestId = callerRequestId(req.headers['x-request-id']) ?? nextRequestId();
       void serve(env, req, res, requestId);
     },
     async close() {

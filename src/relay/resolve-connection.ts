@@ -23,20 +23,27 @@ export async function resolveRelayConnection(
   slug: string,
   selection: RelaySelection,
 ): Promise<RelayConnection> {
-  // Served from memory while the database is unchanged, like vending's own lookups (StampedReadCache).
-  const environment = await ctx.tokens.reads.read(`environment\0${environmentId}`, () =>
+  // Served from memory while the database is unchanged, like vending's own lookups, under the same stamp.
+  const reads = ctx.tokens.reads.snapshot();
+  const environment = await reads.read(`environment\0${environmentId}`, () =>
     findEnvironmentById(ctx.store.db, environmentId),
   );
   if (!environment) throw notInstalled(slug);
   let outcome: Awaited<ReturnType<typeof vendCredential>>;
   try {
-    outcome = await vendCredential(ctx, environment, slug, {
-      user_id: selection.userId,
-      organization_id: selection.organizationId,
-      connected_account_id: selection.connectedAccountId,
-      connection_owner: selection.connectionOwner,
-      supports_multiple_connections: true,
-    });
+    outcome = await vendCredential(
+      ctx,
+      environment,
+      slug,
+      {
+        user_id: selection.userId,
+        organization_id: selection.organizationId,
+        connected_account_id: selection.connectedAccountId,
+        connection_owner: selection.connectionOwner,
+        supports_multiple_connections: true,
+      },
+      { reads },
+    );
   } catch (error) {
     if (error instanceof PipesError && NOT_INSTALLED_CODES.has(error.code)) throw notInstalled(slug);
     if (

@@ -30,10 +30,6 @@ export class StampedReadCache {
     return { read: (key, load) => this.readAt(stamp, key, load) };
   }
 
-  async read<T>(key: string, load: () => Promise<T>): Promise<T> {
-    return this.readAt(this.changes.current(), key, load);
-  }
-
   private async readAt<T>(stamp: number | null, key: string, load: () => Promise<T>): Promise<T> {
     if (stamp === null) return load();
     const hit = this.entries.get(key);

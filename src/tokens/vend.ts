@@ -3,6 +3,7 @@ import { PipesError } from '../errors.ts';
 import { toIsoOrNull } from '../lib/time.ts';
 import type { Environment } from '../store/environments.ts';
 import type { ConnectedAccountTable, DataIntegrationTable } from '../store/schema.ts';
+import type { StampedReads } from '../store/stamped-cache.ts';
 import { type AccountOwner, ownerFromRequest, ownerKeyOf } from './owner.ts';
 import { parseJsonArray, parseJsonObject } from './present-account.ts';
 import { requireIntegration, selectAccount } from './select-account.ts';
@@ -33,7 +34,11 @@ export async function vendCredential(
   environment: Environment,
   slug: string,
   request: VendRequest,
-  options: { onlyOAuth?: boolean } = {},
+  options: {
+    onlyOAuth?: boolean;
+    /** The caller's snapshot when it has already looked something up for this request (one stamp per request). */
+    reads?: StampedReads;
+  } = {},
 ): Promise<VendOutcome> {
   const owner: AccountOwner = ownerFromRequest({
     userId: request.user_id,
@@ -41,7 +46,7 @@ export async function vendCredential(
     connectionOwner: request.connection_owner,
   });
   // Both lookups are served from memory while the database is unchanged (StampedReadCache: never stale).
-  const reads = ctx.tokens.reads.snapshot();
+  const reads = options.reads ?? ctx.tokens.reads.snapshot();
   const integration = await reads.read(`integration\0${environment.id}\0${slug}\0${owner.ownerType}`, () =>
     requireIntegration(ctx.store.db, environment, slug, owner.ownerType),
   );

@@ -19,7 +19,7 @@ describe(`stamped read cache (${testEngine()})`, () => {
 
   /** Reads the environment names through the cache, counting the reads that reached the database. */
   const names = () =>
-    cache.read('names', async () => {
+    cache.snapshot().read('names', async () => {
       loads++;
       const rows = await stores[0].db.selectFrom('environments').select('name').orderBy('name').execute();
       return rows.map((row) => row.name);

@@ -21,22 +21,22 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 /**
  * Checks an `Authorization` header value: `Bearer sk_…` naming a live key. Returns the key and its environment, or
- * null for any failure (the caller answers the one 401). Shared by the API middleware and the relay.
+ * null for any failure (the caller answers the one 401). Successful lookups are reused from `ctx.apiKeyCache`.
  */
-export async function authenticateAuthorizationHeader(
-  ctx: Pick<AppContext, 'store'> & Partial<Pick<AppContext, 'apiKeyCache'>>,
+async function authenticateAuthorizationHeader(
+  ctx: Pick<AppContext, 'store' | 'apiKeyCache'>,
   header: string | undefined,
 ): Promise<AuthenticatedKey | null> {
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   const key = match?.[1];
   if (!key) return null;
-  const cached = ctx.apiKeyCache?.get(key);
+  const cached = ctx.apiKeyCache.get(key);
   if (cached !== undefined) return cached;
   // The checksum rejects garbage before any database read.
   if (!parseApiKey(key)) return null;
   const found = await findActiveKeyByDigest(ctx.store.db, digestApiKey(key));
   if (found === undefined) return null;
-  ctx.apiKeyCache?.set(key, found);
+  ctx.apiKeyCache.set(key, found);
   return found;
 }
 
