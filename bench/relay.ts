@@ -4,10 +4,10 @@
  *   npm run bench:relay                 (BENCH_SECONDS=8 BENCH_ROUNDS=3 by default)
  *
  * Each server runs in its own process (upstream, Pipes, nginx) and wrk loads them one at a time, at 50 connections
- * and at 1 connection, in interleaved rounds; the table shows the median round. The Pipes side is the real server:
- * real API key (SQLite lookup on every request), real relay, with an in-memory connection in place of the token
- * service. nginx and wrk are Debian packages; they are installed with apt-get when missing. Not a test: nothing here
- * runs in CI.
+ * and at 1 connection, in interleaved rounds; the table shows the median round. The Pipes side is the real server on
+ * SQLite: real API key, real relay, real token service (a custom provider whose API is the upstream, one imported
+ * connection; its lookups are served from memory while the database is unchanged, as in production). nginx and wrk
+ * are Debian packages; they are installed with apt-get when missing. Not a test: nothing here runs in CI.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,11 +15,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AppContext } from '../src/context.ts';
-import { PipesError } from '../src/errors.ts';
-import type { ProviderEntry } from '../src/providers/catalog-schema.ts';
-import { createRelayDeps } from '../src/relay/deps.ts';
-import type { RelayConnection, RelayDeps } from '../src/relay/types.ts';
 import { startRole } from './lib/children.ts';
 import { closeOnSigterm, startBenchPipes } from './lib/pipes-server.ts';
 import { ensureTool } from './lib/tools.ts';
@@ -44,49 +39,28 @@ async function runUpstream(): Promise<void> {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 }
 
-function benchProvider(baseUrl: string): ProviderEntry {
-  return {
-    slug: 'bench',
-    name: 'Bench',
-    description: 'Local upstream for the relay benchmark.',
-    icon_url: 'https://example.com/icon.svg',
-    docs_url: 'https://example.com/docs',
-    categories: ['developer-tools'],
-    auth_methods: ['oauth'],
-    connect_config: [],
-    metadata_to_config: {},
-    api: {
-      base_url: baseUrl,
-      auth_style: 'bearer',
-      extra_headers: { Accept: 'application/json' },
-      allowed_origins: [],
-      rate_limit: {},
-    },
-  } as unknown as ProviderEntry;
-}
-
+/**
+ * The real server with the real token service: a custom OAuth provider whose API base URL is the local upstream
+ * (loopback is allowed in development mode) and one imported connection with a token that does not expire.
+ */
 async function runPipes(upstreamUrl: string): Promise<void> {
-  const provider = benchProvider(upstreamUrl);
-  let real: RelayDeps | null = null;
-  const connection: RelayConnection = {
-    accountId: 'acct_bench',
-    provider,
-    config: {},
-    credential: { accountId: 'acct_bench', authMethod: 'oauth', value: 'bench-access-token-0123456789' },
-    forceRefresh: async () => null,
-  };
-  // Real API-key authentication; an in-memory connection where the token service will answer.
-  const deps: RelayDeps = {
-    authenticate: (authorization) => real!.authenticate(authorization),
-    async resolveConnection(_environmentId, slug) {
-      if (slug !== 'bench') throw new PipesError('not_installed', 'Unknown provider.', { status: 404 });
-      return connection;
+  const pipes = await startBenchPipes();
+  await pipes.post('/data-integrations', {
+    provider: 'bench',
+    enabled: true,
+    credentials: { type: 'custom', client_id: 'bench-client', client_secret: 'bench-client-secret-1234' },
+    custom_provider: {
+      name: 'Bench',
+      authorization_url: `${upstreamUrl}/authorize`,
+      token_url: `${upstreamUrl}/token`,
+      api_base_url: upstreamUrl,
     },
-  };
-  const { server, key } = await startBenchPipes({ start: { relayDeps: deps } });
-  real = createRelayDeps(server.ctx as AppContext);
-  process.stdout.write(`${JSON.stringify({ url: server.url, key })}\n`);
-  closeOnSigterm(server);
+  });
+  await pipes.post('/user_management/users/user_bench/connected_accounts/bench', {
+    access_token: 'bench-access-token-0123456789',
+  });
+  process.stdout.write(`${JSON.stringify({ url: pipes.server.url, key: pipes.key })}\n`);
+  closeOnSigterm(pipes.server);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -171,6 +145,7 @@ async function orchestrate(): Promise<void> {
   const upstreamUrl = `http://127.0.0.1:${upstream.info.port}`;
   const pipes = await startRole<{ url: string; key: string }>(import.meta.filename, ['pipes', upstreamUrl], {
     profile: Boolean(process.env.BENCH_PROFILE),
+    nodeFlags: process.env.BENCH_NODE_FLAGS?.split(' '),
   });
   const nginx = await startNginx(Number(upstream.info.port));
   const children = [upstream.child, pipes.child];

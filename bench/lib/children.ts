@@ -13,18 +13,30 @@ export interface RoleChild<Info> {
 export function startRole<Info>(
   script: string,
   args: string[],
-  options: { profile?: boolean } = {},
+  options: { profile?: boolean; nodeFlags?: string[] | undefined } = {},
 ): Promise<RoleChild<Info>> {
   return new Promise((resolve, reject) => {
     const profile = options.profile ? ['--cpu-prof', '--cpu-prof-dir=.bench-profile'] : [];
-    const child = spawn(process.execPath, [...profile, '--import', 'tsx', script, ...args], {
+    const extra = options.nodeFlags ?? [];
+    const child = spawn(process.execPath, [...profile, ...extra, '--import', 'tsx', script, ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    // The first line that is a JSON object is the role's ready line; other output (for example `--trace-gc` from
+    // BENCH_NODE_FLAGS) goes on to stderr.
     let buffered = '';
+    let ready = false;
     child.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString('utf8');
-      const newline = buffered.indexOf('\n');
-      if (newline !== -1) resolve({ child, info: JSON.parse(buffered.slice(0, newline)) as Info });
+      let newline = buffered.indexOf('\n');
+      while (newline !== -1) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        if (!ready && line.startsWith('{')) {
+          ready = true;
+          resolve({ child, info: JSON.parse(line) as Info });
+        } else process.stderr.write(`${line}\n`);
+        newline = buffered.indexOf('\n');
+      }
     });
     child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
   });

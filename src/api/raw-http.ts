@@ -51,7 +51,18 @@ export function sendJson(
   extraHeaders: Record<string, string> = {},
   closeConnection = false,
 ): void {
-  const payload = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body), requestId, extraHeaders, closeConnection);
+}
+
+/** `sendJson` for a body already serialized. */
+export function sendJsonText(
+  res: ServerResponse,
+  status: number,
+  payload: string,
+  requestId: string,
+  extraHeaders: Record<string, string> = {},
+  closeConnection = false,
+): void {
   res.writeHead(status, {
     ...extraHeaders,
     'content-type': 'application/json',

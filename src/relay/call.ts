@@ -96,6 +96,8 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring {
 
   controller: Dispatcher.DispatchController | null = null;
   deadlineAt = 0;
+  deadlinePrev: Expiring | null = null;
+  deadlineNext: Expiring | null = null;
   #stopped: PipesError | null = null;
   #finished = false;
   #wake: (() => void) | null = null;

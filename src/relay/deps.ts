@@ -1,6 +1,6 @@
 import { type ApiKeyAuthenticator, createApiKeyAuthenticator } from '../api/middleware/authenticate.ts';
 import type { AppContext } from '../context.ts';
-import { resolveRelayConnection } from './resolve-connection.ts';
+import { createRelayConnectionResolver } from './resolve-connection.ts';
 import type { RelayDeps } from './types.ts';
 
 /**
@@ -9,12 +9,14 @@ import type { RelayDeps } from './types.ts';
  * `authenticate` is the API's own authenticator (pass the server's, so the relay and the API share one
  * `last_used_at` bookkeeping): the same lookup, the same short-lived cache of successful lookups (api-key-cache.ts,
  * with its revocation bound). `resolveConnection` goes through the token service: the same selection rules as
- * `/credentials`, the same single-flight refresh, and a forced refresh after a 401.
+ * `/credentials`, the same single-flight refresh, and a forced refresh after a 401 (its result reused while the
+ * database is unchanged and the token fresh).
  */
 export function createRelayDeps(
   ctx: AppContext,
   authenticator: ApiKeyAuthenticator = createApiKeyAuthenticator(ctx),
 ): RelayDeps {
+  const resolveConnection = createRelayConnectionResolver(ctx);
   return {
     async authenticate(authorization) {
       const found = await authenticator(authorization);
@@ -30,7 +32,6 @@ export function createRelayDeps(
         .executeTakeFirst();
       return row !== undefined && row.revoked_at === null;
     },
-    resolveConnection: (environmentId, slug, selection) =>
-      resolveRelayConnection(ctx, environmentId, slug, selection),
+    resolveConnection,
   };
 }

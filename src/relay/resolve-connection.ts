@@ -2,6 +2,8 @@ import type { AppContext } from '../context.ts';
 import { PipesError } from '../errors.ts';
 import { resolveIntegrationProvider } from '../providers/resolve.ts';
 import { findEnvironmentById } from '../store/environments.ts';
+import type { StampedReads } from '../store/stamped-cache.ts';
+import { StampedMemo } from '../store/stamped-memo.ts';
 import { parseJsonObject } from '../tokens/present-account.ts';
 import { vendCredential } from '../tokens/vend.ts';
 import type { RelayConnection, RelaySelection } from './types.ts';
@@ -12,19 +14,57 @@ const notInstalled = (slug: string) =>
 /** Codes of the token service that mean "nothing to relay to" for this caller: all answered as not_installed. */
 const NOT_INSTALLED_CODES = new Set(['data_integration_not_found', 'connected_account_not_found']);
 
+/** Resolves relayed requests' connections; `createRelayConnectionResolver` builds one per server. */
+export type RelayConnectionResolver = (
+  environmentId: string,
+  slug: string,
+  selection: RelaySelection,
+) => Promise<RelayConnection>;
+
+/**
+ * The relay's connection lookup with a memo: the resolved connection (provider, config, credential) is reused while
+ * the database is unchanged and the token is fresh (src/store/stamped-memo.ts), as `/token` reuses its answers. A
+ * relayed request then costs no lookup, no decryption check and no JSON parsing of the account's config.
+ */
+export function createRelayConnectionResolver(ctx: AppContext): RelayConnectionResolver {
+  const connections = new StampedMemo<RelayConnection>();
+  return async (environmentId, slug, selection) => {
+    const reads = await ctx.tokens.reads.sharedSnapshot();
+    const key = [
+      environmentId,
+      slug,
+      selection.userId ?? '',
+      selection.organizationId ?? '',
+      selection.connectedAccountId ?? '',
+      selection.connectionOwner ?? '',
+    ].join('\0');
+    const memoized = connections.get(reads.stamp, key, ctx.clock.now());
+    if (memoized !== undefined) return memoized;
+    const { connection, freshUntil } = await resolveRelayConnection(
+      ctx,
+      environmentId,
+      slug,
+      selection,
+      reads,
+    );
+    connections.set(reads.stamp, key, connection, freshUntil, ctx.clock.now());
+    return connection;
+  };
+}
+
 /**
  * Finds the connection a relayed request selects and a usable credential, through the token service: the selection
  * rules of `/credentials` (a named `connected_account_id` is looked up among this owner's connections only, so another
  * tenant's id is simply not found), the single-flight refresh, and a forced refresh when the provider says 401.
  */
-export async function resolveRelayConnection(
+async function resolveRelayConnection(
   ctx: AppContext,
   environmentId: string,
   slug: string,
   selection: RelaySelection,
-): Promise<RelayConnection> {
+  reads: StampedReads,
+): Promise<{ connection: RelayConnection; freshUntil: number }> {
   // Served from memory while the database is unchanged, like vending's own lookups, under the same stamp.
-  const reads = ctx.tokens.reads.snapshot();
   const environment = await reads.read(`environment\0${environmentId}`, () =>
     findEnvironmentById(ctx.store.db, environmentId),
   );
@@ -71,11 +111,12 @@ export async function resolveRelayConnection(
     if (value !== undefined) config[field] = value;
   }
   const authMethod = account.auth_method;
-  return {
+  // Frozen: a memoized connection is shared by every relayed request until the next change.
+  const connection: RelayConnection = Object.freeze({
     accountId: account.id,
     provider,
-    config,
-    credential: { accountId: account.id, authMethod, value: outcome.value },
+    config: Object.freeze(config),
+    credential: Object.freeze({ accountId: account.id, authMethod, value: outcome.value }),
     async forceRefresh() {
       if (authMethod === 'api_key') return null;
       const fresh = await ctx.tokens.refresher.ensureFresh(account, {
@@ -86,5 +127,6 @@ export async function resolveRelayConnection(
       if (fresh.kind !== 'fresh' || fresh.accessToken === outcome.value) return null;
       return { accountId: account.id, authMethod, value: fresh.accessToken };
     },
-  };
+  });
+  return { connection, freshUntil: outcome.freshUntil };
 }

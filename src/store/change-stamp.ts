@@ -15,6 +15,8 @@ import type BetterSqlite3 from 'better-sqlite3';
  * database, including transaction control, through `noteLocalWrite()` just before it runs.
  */
 export interface ChangeStamp {
+  /** False when `current()` is always null (nothing may be cached): callers need not wait for a reading. */
+  readonly caching: boolean;
   current(): number | null;
 }
 
@@ -24,13 +26,14 @@ export interface SqliteChangeStamp extends ChangeStamp {
   noteLocalWrite(): void;
 }
 
-export const neverCacheStamp: ChangeStamp = { current: () => null };
+export const neverCacheStamp: ChangeStamp = { caching: false, current: () => null };
 
 export function sqliteChangeStamp(sqlite: BetterSqlite3.Database): SqliteChangeStamp {
   const dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
   let generation = 0;
   let lastSeenVersion: unknown = dataVersion.get();
   return {
+    caching: true,
     current() {
       const version = dataVersion.get();
       if (version !== lastSeenVersion) {

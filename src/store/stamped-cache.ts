@@ -1,4 +1,5 @@
 import type { ChangeStamp } from './change-stamp.ts';
+import { SharedStamp } from './shared-stamp.ts';
 
 /**
  * Query results reused for as long as the database has not changed at all (see change-stamp.ts), so they are never
@@ -15,19 +16,33 @@ import type { ChangeStamp } from './change-stamp.ts';
  */
 export class StampedReadCache {
   private readonly entries = new Map<string, { stamp: number; value: unknown }>();
+  private readonly shared: SharedStamp;
 
   constructor(
     private readonly changes: ChangeStamp,
     private readonly maxEntries = 10_000,
-  ) {}
+  ) {
+    this.shared = new SharedStamp(changes);
+  }
 
   /**
    * One stamp for the several lookups of one request: each is still read after the stamp was taken, which is all
    * the labelling needs, and the stamp (a PRAGMA, with its file locks) is taken once instead of per lookup.
    */
   snapshot(): StampedReads {
-    const stamp = this.changes.current();
-    return { read: (key, load) => this.readAt(stamp, key, load) };
+    return this.at(this.changes.current());
+  }
+
+  /**
+   * A snapshot whose stamp is shared with the other requests of this turn of the event loop (shared-stamp.ts): the
+   * one to use on hot paths, where a request has fully arrived before it asks.
+   */
+  async sharedSnapshot(): Promise<StampedReads> {
+    return this.at(await this.shared.next());
+  }
+
+  private at(stamp: number | null): StampedReads {
+    return { stamp, read: (key, load) => this.readAt(stamp, key, load) };
   }
 
   private async readAt<T>(stamp: number | null, key: string, load: () => Promise<T>): Promise<T> {
@@ -45,5 +60,7 @@ export class StampedReadCache {
 }
 
 export interface StampedReads {
+  /** The change stamp the reads are labelled with; null when nothing may be cached (PostgreSQL). */
+  readonly stamp: number | null;
   read<T>(key: string, load: () => Promise<T>): Promise<T>;
 }

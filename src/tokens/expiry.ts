@@ -41,10 +41,10 @@ export function refreshMargin(issuedAt: number, expiresAt: number): number {
   return Math.min(MAX_REFRESH_MARGIN_MS, Math.max(0, (expiresAt - issuedAt) / 2));
 }
 
-/** True when a token must be refreshed before it is handed out. */
-export function isDueForRefresh(expiresAt: number | null, issuedAt: number, now: number): boolean {
-  if (expiresAt === null) return false;
-  return expiresAt - refreshMargin(issuedAt, expiresAt) <= now;
+/** From when a token must be refreshed before it is handed out (never, for one that does not expire). */
+export function refreshDueAt(expiresAt: number | null, issuedAt: number): number {
+  if (expiresAt === null) return Number.POSITIVE_INFINITY;
+  return expiresAt - refreshMargin(issuedAt, expiresAt);
 }
 
 /**

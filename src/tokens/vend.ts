@@ -19,7 +19,14 @@ export interface VendRequest {
 
 export type VendOutcome =
   | { active: false; error: 'not_installed' | 'needs_reauthorization' }
-  | { active: true; account: ConnectedAccountTable; integration: DataIntegrationTable; value: string };
+  | {
+      active: true;
+      account: ConnectedAccountTable;
+      integration: DataIntegrationTable;
+      value: string;
+      /** Until when this same credential would be vended again without a refresh (refresher.freshUntil). */
+      freshUntil: number;
+    };
 
 /** Scopes the integration asks for: its own list, or the provider's defaults. */
 export type IntegrationScopes = (integration: DataIntegrationTable) => string[];
@@ -66,11 +73,17 @@ export async function vendCredential(
   if (account.auth_method === 'api_key') {
     const value = ctx.tokens.secrets.open(ctx.vault, account, 'api_key', account.api_key);
     if (value === null) return { active: false, error: 'needs_reauthorization' };
-    return { active: true, account, integration, value };
+    return { active: true, account, integration, value, freshUntil: Number.POSITIVE_INFINITY };
   }
   const fresh = await ctx.tokens.refresher.ensureFresh(account);
   if (fresh.kind !== 'fresh') return { active: false, error: 'needs_reauthorization' };
-  return { active: true, account: fresh.row, integration, value: fresh.accessToken };
+  return {
+    active: true,
+    account: fresh.row,
+    integration,
+    value: fresh.accessToken,
+    freshUntil: ctx.tokens.refresher.freshUntil(fresh.row),
+  };
 }
 
 export function authMethodMismatch(method: string): PipesError {

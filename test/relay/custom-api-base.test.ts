@@ -89,4 +89,38 @@ describe('relay to a custom provider with api_base_url', () => {
     assert.equal(refused.status, 400);
     assert.equal(refused.headers.get('pipes-error'), 'blocked_destination');
   });
+
+  test('a connection reused from memory follows every change at once: new tokens, then a disconnect', async () => {
+    await setUp('acme-fresh', `${apiServer.url}/v1`);
+    for (let i = 0; i < 3; i++) {
+      const warm = await relay('/relay/acme-fresh/me');
+      assert.equal(warm.status, 200);
+      await warm.arrayBuffer();
+      assert.equal(apiServer.requests.at(-1)?.headers.authorization, `Bearer ${ACCESS_TOKEN}`);
+    }
+    const replaced = await api(pipes, 'PUT', '/user_management/users/user_1/connected_accounts/acme-fresh', {
+      key: pipes.sandboxKey,
+      body: { access_token: 'at-replaced-9876543210' },
+    });
+    assert.equal(replaced.status, 200, replaced.text);
+    const afterReplace = await relay('/relay/acme-fresh/me');
+    assert.equal(afterReplace.status, 200);
+    await afterReplace.arrayBuffer();
+    assert.equal(apiServer.requests.at(-1)?.headers.authorization, 'Bearer at-replaced-9876543210');
+
+    const deleted = await api(
+      pipes,
+      'DELETE',
+      '/user_management/users/user_1/connected_accounts/acme-fresh',
+      {
+        key: pipes.sandboxKey,
+      },
+    );
+    assert.equal(deleted.status, 204, deleted.text);
+    const calls = apiServer.requests.length;
+    const afterDelete = await relay('/relay/acme-fresh/me');
+    assert.equal(afterDelete.status, 404);
+    assert.equal(afterDelete.headers.get('pipes-error'), 'not_installed');
+    assert.equal(apiServer.requests.length, calls, 'nothing reached the provider');
+  });
 });

@@ -144,6 +144,8 @@ describe('credential scan needles', () => {
 describe('relay deadlines', () => {
   const entry = (expired: string[], name: string): Expiring => ({
     deadlineAt: 0,
+    deadlinePrev: null,
+    deadlineNext: null,
     expire: () => expired.push(name),
   });
 
@@ -169,6 +171,40 @@ describe('relay deadlines', () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     deadlines.sweep();
     assert.deepEqual(expired, ['first', 'second']);
+    deadlines.close();
+  });
+
+  test('removal from the head, the middle and the tail; a second removal and a re-add are safe', () => {
+    const deadlines = new Deadlines(60_000);
+    const expired: string[] = [];
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => entry(expired, name)) as [
+      Expiring,
+      Expiring,
+      Expiring,
+      Expiring,
+    ];
+    for (const e of [a, b, c, d]) deadlines.add(e);
+    deadlines.remove(b);
+    deadlines.remove(b);
+    deadlines.remove(a);
+    deadlines.remove(d);
+    // c is alone now, with no links left anywhere.
+    assert.equal(c.deadlinePrev, null);
+    assert.equal(c.deadlineNext, null);
+    for (const e of [a, b, d]) assert.deepEqual([e.deadlinePrev, e.deadlineNext], [null, null]);
+    deadlines.add(a);
+    deadlines.add(c);
+    // c was re-added: it now comes after a.
+    assert.equal(a.deadlineNext, c);
+    assert.equal(c.deadlinePrev, a);
+    for (const e of [a, c]) e.deadlineAt = 0;
+    deadlines.sweep();
+    assert.deepEqual(expired, ['a', 'c']);
+    deadlines.add(d);
+    deadlines.remove(d);
+    d.deadlineAt = 0;
+    deadlines.sweep();
+    assert.deepEqual(expired, ['a', 'c']);
     deadlines.close();
   });
 });

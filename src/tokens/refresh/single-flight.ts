@@ -3,7 +3,7 @@ import { PipesError } from '../../errors.ts';
 import { type ProviderTokenSet, TokenEndpointError } from '../../oauth/types.ts';
 import type { ConnectedAccountTable, DataIntegrationTable } from '../../store/schema.ts';
 import { openAccountSecret, sealAccountSecret } from '../account-secrets.ts';
-import { computeExpiry, type ExpiryPolicy, isDueForRefresh, nextRefreshAt } from '../expiry.ts';
+import { computeExpiry, type ExpiryPolicy, nextRefreshAt, refreshDueAt } from '../expiry.ts';
 import { recordAccountEvent } from '../record-account-event.ts';
 import { SecretCache } from '../secret-cache.ts';
 
@@ -97,28 +97,40 @@ export class SingleFlightRefresher {
     return promise;
   }
 
-  private wantsRefresh(row: ConnectedAccountTable, reason: RefreshReason, now: number): boolean {
-    if (row.state !== 'connected') return false;
+  /**
+   * Until when `ensureFresh(row)` hands out the stored token as it is, with no refresh: the moment the token enters
+   * its refresh margin (never, for a token that does not expire or cannot be refreshed). A client-credentials row
+   * without a token is due at once. Vending memoizes its answers up to this moment (src/store/stamped-memo.ts).
+   */
+  freshUntil(row: ConnectedAccountTable): number {
     const issuedAt = row.last_refresh_at ?? row.created_at;
     if (row.auth_method === 'client_credentials') {
       // No refresh token: a new client-credentials grant replaces the token when it is missing or due.
-      return (
-        row.access_token === null ||
-        isDueForRefresh(row.expires_at, issuedAt, now) ||
-        (reason.kind === 'forced' && row.token_version === reason.staleVersion)
-      );
+      return row.access_token === null ? Number.NEGATIVE_INFINITY : refreshDueAt(row.expires_at, issuedAt);
     }
-    if (row.auth_method !== 'oauth' || row.refresh_token === null) return false;
+    if (row.auth_method === 'oauth' && row.refresh_token !== null)
+      return refreshDueAt(row.expires_at, issuedAt);
+    return Number.POSITIVE_INFINITY;
+  }
+
+  private wantsRefresh(row: ConnectedAccountTable, reason: RefreshReason, now: number): boolean {
+    if (row.state !== 'connected') return false;
+    if (this.freshUntil(row) <= now) return true;
+    const refreshable =
+      row.auth_method === 'client_credentials' || (row.auth_method === 'oauth' && row.refresh_token !== null);
     switch (reason.kind) {
       case 'expiry':
-        return isDueForRefresh(row.expires_at, issuedAt, now);
+        return false;
       case 'scheduled':
+        // Keep-alive and ahead-of-expiry runs; client-credentials tokens are only renewed when due.
         return (
-          (row.next_refresh_at !== null && row.next_refresh_at <= now) ||
-          isDueForRefresh(row.expires_at, issuedAt, now)
+          row.auth_method === 'oauth' &&
+          refreshable &&
+          row.next_refresh_at !== null &&
+          row.next_refresh_at <= now
         );
       default:
-        return row.token_version === reason.staleVersion;
+        return refreshable && row.token_version === reason.staleVersion;
     }
   }
 

@@ -1,7 +1,9 @@
 import type { AppContext } from '../../../context.ts';
 import type { Environment } from '../../../store/environments.ts';
+import type { StampedReads } from '../../../store/stamped-cache.ts';
 import { integrationScopes } from '../../../tokens/integration-scopes.ts';
 import { presentCredential, type VendRequest, vendCredential } from '../../../tokens/vend.ts';
+import { inactiveAnswer, type VendingAnswer } from './token.ts';
 
 /**
  * `POST /data-integrations/{slug}/credentials`: the selected connection's credential, whatever its kind: a fresh
@@ -13,8 +15,12 @@ export async function credentialsResponse(
   environment: Environment,
   slug: string,
   request: VendRequest,
-) {
-  const outcome = await vendCredential(ctx, environment, slug, request);
-  if (!outcome.active) return { active: false, error: outcome.error };
-  return presentCredential(outcome, integrationScopes(ctx, outcome.integration));
+  reads: StampedReads,
+): Promise<VendingAnswer> {
+  const outcome = await vendCredential(ctx, environment, slug, request, { reads });
+  if (!outcome.active) return inactiveAnswer(outcome.error);
+  return {
+    body: presentCredential(outcome, integrationScopes(ctx, outcome.integration)),
+    freshUntil: outcome.freshUntil,
+  };
 }

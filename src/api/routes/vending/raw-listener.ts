@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../../../context.ts';
 import { createRequestIds } from '../../../lib/request-ids.ts';
+import { StampedMemo } from '../../../store/stamped-memo.ts';
 import { parseJsonBody } from '../../body.ts';
 import { showError } from '../../error-handler.ts';
 import type { ApiGuards } from '../../guards.ts';
 import { unauthorized } from '../../middleware/authenticate.ts';
 import { callerRequestId } from '../../middleware/request-id.ts';
-import { readBodyText, sendJson } from '../../raw-http.ts';
+import { readBodyText, sendJson, sendJsonText } from '../../raw-http.ts';
 import { credentialsResponse } from './credentials.ts';
 import { selectionSchema } from './selection-schema.ts';
 import { tokenResponse } from './token.ts';
@@ -31,21 +32,34 @@ export function createVendingListener(ctx: AppContext, guards: ApiGuards): Vendi
   const nextRequestId = createRequestIds();
   const maxBytes = ctx.config.maxBodyBytes;
 
+  // The exact bytes of each answer, reused while the database and the token's freshness say it is still the answer:
+  // the body's validation, the vending and the serialization are skipped (docs/tokens.md, "What is cached").
+  const answers = new StampedMemo<string>();
+
   async function serve(req: IncomingMessage, res: ServerResponse, requestId: string, path: RegExpExecArray) {
     const auth = await guards.authenticate(req.headers.authorization);
     if (auth === null) throw unauthorized();
     guards.rateLimit(auth.keyId);
-    const request = parseJsonBody(
-      req.headers['content-type'],
-      await readBodyText(req, maxBytes),
-      selectionSchema,
-    );
+    const contentType = req.headers['content-type'];
+    const text = await readBodyText(req, maxBytes);
+    // One stamp for the memo and every lookup behind the answer, read after the whole request has arrived and shared
+    // with the other requests of this turn (src/store/shared-stamp.ts).
+    const reads = await ctx.tokens.reads.sharedSnapshot();
+    const key = `${auth.environment.id}\0${path[2]}\0${path[1]}\0${contentType ?? ''}\0${text}`;
+    const memoized = answers.get(reads.stamp, key, ctx.clock.now());
+    if (memoized !== undefined) {
+      sendJsonText(res, 200, memoized, requestId);
+      return;
+    }
+    const request = parseJsonBody(contentType, text, selectionSchema);
     const slug = decodeSegment(path[1]!);
     const answer =
       path[2] === 'token'
-        ? await tokenResponse(ctx, auth.environment, slug, request)
-        : await credentialsResponse(ctx, auth.environment, slug, request);
-    sendJson(res, 200, answer, requestId);
+        ? await tokenResponse(ctx, auth.environment, slug, request, reads)
+        : await credentialsResponse(ctx, auth.environment, slug, request, reads);
+    const payload = JSON.stringify(answer.body);
+    answers.set(reads.stamp, key, payload, answer.freshUntil, ctx.clock.now());
+    sendJsonText(res, 200, payload, requestId);
   }
 
   return {
