@@ -8,7 +8,8 @@
  *   BENCH_TOKEN_LIFETIME_S=3600     lifetime the seeded tokens were issued with (sets the refresh margin: 5 min)
  *   BENCH_PROVIDER_DELAY_MS=25      how long the fake provider takes to answer a refresh
  *   BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=50   wrk windows
- *   DATABASE_URL=postgres://…       also on PostgreSQL (a fresh database, created and dropped like the tests')
+ *   BENCH_ENGINES=sqlite,postgres   engines, in order; PostgreSQL on the server DATABASE_URL points at, else on a
+ *                                   throwaway cluster (Debian's server, run as root), a fresh database either way
  *
  * Pipes runs in a child process with the real server, database and vault; the fake OAuth provider is a real HTTP
  * server in this process, counting the refreshes it receives, how many were in flight at once, and whether each came
@@ -29,15 +30,16 @@ import { sealAccountSecret } from '../src/tokens/account-secrets.ts';
 import { nextRefreshAt, refreshMargin } from '../src/tokens/expiry.ts';
 import { newAccountRow } from '../src/tokens/new-account-row.ts';
 import { DEFAULT_BACKGROUND_REFRESHER } from '../src/tokens/refresh/background.ts';
-import { createTestDatabase } from '../test/helpers/database.ts';
 import { closeServer, listenOnLoopback } from '../test/helpers/loopback.ts';
 import { closeOnSigterm, startBenchPipes } from './lib/pipes-server.ts';
+import { onPostgres } from './lib/postgres.ts';
 import { ensureTool } from './lib/tools.ts';
 import { median, runWrk, type WrkResult, writePostScript } from './lib/wrk.ts';
 
 const STORM = Number(process.env.BENCH_STORM_CONNECTIONS ?? 10_000);
 const LIFETIME_MS = Number(process.env.BENCH_TOKEN_LIFETIME_S ?? 3600) * 1000;
 const PROVIDER_DELAY_MS = Number(process.env.BENCH_PROVIDER_DELAY_MS ?? 25);
+const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -452,16 +454,12 @@ function table(results: EngineResult[]): string {
 
 async function orchestrate(): Promise<void> {
   ensureTool('wrk', 'wrk');
-  const results: EngineResult[] = [await benchEngine('SQLite', undefined)];
-  if (process.env.DATABASE_URL) {
-    // A fresh database on the server DATABASE_URL points at, dropped afterwards.
-    const database = await createTestDatabase();
-    try {
-      results.push(await benchEngine('PostgreSQL', database.env.DATABASE_URL));
-    } finally {
-      await database.drop();
-    }
-  } else process.stderr.write('PostgreSQL skipped: set DATABASE_URL.\n');
+  const results: EngineResult[] = [];
+  if (ENGINES.includes('sqlite')) results.push(await benchEngine('SQLite', undefined));
+  if (ENGINES.includes('postgres')) {
+    const result = await onPostgres((url) => benchEngine('PostgreSQL', url));
+    if (result) results.push(result);
+  }
   const margin = refreshMargin(0, LIFETIME_MS);
   process.stdout.write(
     `\nRefresh storm (R10): ${STORM} connections expiring within the same minute (tokens of ${LIFETIME_MS / 1000} s, ` +
