@@ -12,6 +12,7 @@ import {
 } from './helpers.ts';
 
 const EVENTS = 40;
+const BATCH_SIZE = 4;
 
 describe(`three delivery workers on one ${testEngine()} database (W7)`, () => {
   let db: TestDatabase;
@@ -23,7 +24,7 @@ describe(`three delivery workers on one ${testEngine()} database (W7)`, () => {
     instances = [];
     // Small batches, so that the three workers' claims interleave over many rounds.
     for (let i = 0; i < 3; i++)
-      instances.push(await startDeliveryPipes({ db, clock, worker: { batchSize: 4 } }));
+      instances.push(await startDeliveryPipes({ db, clock, worker: { batchSize: BATCH_SIZE } }));
   });
   after(async () => {
     for (const instance of instances) await instance.close();
@@ -50,6 +51,11 @@ describe(`three delivery workers on one ${testEngine()} database (W7)`, () => {
     const perWorker = [0, 0, 0];
     for (let round = 0; round < 50; round++) {
       const sent = await Promise.all(instances.map((instance) => instance.runOnce()));
+      // A round claims at most a batch per worker: no worker takes everything that is due (W11).
+      assert.ok(
+        sent.every((n) => n <= BATCH_SIZE),
+        `a round claimed more than ${BATCH_SIZE}: ${sent.join(', ')}`,
+      );
       sent.forEach((n, i) => {
         perWorker[i]! += n;
       });

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { StoreEngine } from '../../store/engine.ts';
 import type { Database, WebhookDeliveryTable } from '../../store/schema.ts';
 
@@ -49,7 +49,12 @@ export async function claimDueDeliveries(
       attempts: eb('attempts', '+', 1),
       updated_at: now,
     }))
-    .where('id', 'in', due)
+    // On PostgreSQL, `id = ANY(ARRAY(…))` runs the locking sub-select exactly once. Written as `id IN (…)`, the planner
+    // may run it again for each row it updates, and each run skips the rows the earlier ones locked: one worker then
+    // claimed every due delivery instead of `limit`, and the others none (found by the W7 test).
+    .where((eb) =>
+      engine.kind === 'postgres' ? eb('id', '=', sql<string>`any(array(${due}))`) : eb('id', 'in', due),
+    )
     .where('status', '=', 'pending')
     .where('next_attempt_at', '<=', now)
     .where('lease_until', '<=', now)
