@@ -1,5 +1,6 @@
 import type { ChangeStamp } from './change-stamp.ts';
 import { SharedStamp } from './shared-stamp.ts';
+import { StampedMemo } from './stamped-memo.ts';
 
 /**
  * Query results reused for as long as the database has not changed at all (see change-stamp.ts), so they are never
@@ -11,17 +12,21 @@ import { SharedStamp } from './shared-stamp.ts';
  * older stamp, so it can only miss, never serve older data under a newer stamp. Values are frozen (shallowly): they
  * are shared by every caller until the next change.
  *
+ * The results are kept in a `StampedMemo` (the same stamp rule as vending's answers), without a deadline; a result is
+ * boxed so that "nothing found" (`undefined`) is cached too.
+ *
  * Bounds: at most `maxEntries` results; past that the cache is simply cleared. What is cached is chosen by the
  * callers (token vending's integration and connection lookups); rows hold ciphertext, never a decrypted secret.
  */
 export class StampedReadCache {
-  private readonly entries = new Map<string, { stamp: number; value: unknown }>();
+  private readonly results: StampedMemo<{ value: unknown }>;
   private readonly shared: SharedStamp;
 
   constructor(
     private readonly changes: ChangeStamp,
-    private readonly maxEntries = 10_000,
+    maxEntries = 10_000,
   ) {
+    this.results = new StampedMemo(maxEntries);
     this.shared = new SharedStamp(changes);
   }
 
@@ -46,15 +51,12 @@ export class StampedReadCache {
   }
 
   private async readAt<T>(stamp: number | null, key: string, load: () => Promise<T>): Promise<T> {
-    if (stamp === null) return load();
-    const hit = this.entries.get(key);
-    if (hit !== undefined && hit.stamp === stamp) return hit.value as T;
+    const hit = this.results.get(stamp, key, 0);
+    if (hit !== undefined) return hit.value as T;
     const value = await load();
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(key, {
-      stamp,
-      value: typeof value === 'object' && value !== null ? Object.freeze(value) : value,
-    });
+    const shared = typeof value === 'object' && value !== null ? Object.freeze(value) : value;
+    // No deadline: a lookup only changes with the database.
+    this.results.set(stamp, key, { value: shared }, Number.POSITIVE_INFINITY, 0);
     return value;
   }
 }

@@ -2,12 +2,7 @@ import type { AppContext } from '../../../context.ts';
 import type { Environment } from '../../../store/environments.ts';
 import type { StampedReads } from '../../../store/stamped-cache.ts';
 import { integrationScopes } from '../../../tokens/integration-scopes.ts';
-import {
-  authMethodMismatch,
-  presentAccessToken,
-  type VendRequest,
-  vendCredential,
-} from '../../../tokens/vend.ts';
+import { presentAccessToken, type VendRequest, vendCredential } from '../../../tokens/vend.ts';
 
 /**
  * `POST /data-integrations/{slug}/token`: a fresh OAuth access token for the selected connection (§3.4). The token
@@ -23,8 +18,8 @@ export async function tokenResponse(
   reads: StampedReads,
 ): Promise<VendingAnswer> {
   const outcome = await vendCredential(ctx, environment, slug, request, { onlyOAuth: true, reads });
+  // `onlyOAuth`: vending answers 422 auth_method_mismatch itself for an API-key or client-credentials connection.
   if (!outcome.active) return inactiveAnswer(outcome.error);
-  if (outcome.account.auth_method !== 'oauth') throw authMethodMismatch(outcome.account.auth_method);
   return {
     body: presentAccessToken(outcome, integrationScopes(ctx, outcome.integration)),
     freshUntil: outcome.freshUntil,
