@@ -117,7 +117,9 @@ async function serve(env: RelayEnv, req: IncomingMessage, res: ServerResponse, r
     let selection: RelaySelection;
     let targetOrigin: string | undefined;
     if (route.kind === 'key') {
-      const auth = await env.deps.authenticate(headerValue(req.headers, 'authorization'));
+      const answer = env.deps.authenticate(headerValue(req.headers, 'authorization'));
+      // A recently seen key is answered at once: no wait on the hot path (src/lib/maybe-promise.ts).
+      const auth = answer instanceof Promise ? await answer : answer;
       if (auth === null) throw unauthorized();
       environmentId = auth.environment.id;
       selection = selectionFromHeaders(req.headers);

@@ -30,14 +30,9 @@ export function createRelayConnectionResolver(ctx: AppContext): RelayConnectionR
   const connections = new StampedMemo<RelayConnection>();
   return async (environmentId, slug, selection) => {
     const reads = await ctx.tokens.reads.sharedSnapshot();
-    const key = [
-      environmentId,
-      slug,
-      selection.userId ?? '',
-      selection.organizationId ?? '',
-      selection.connectedAccountId ?? '',
-      selection.connectionOwner ?? '',
-    ].join('\0');
+    const key = `${environmentId}\0${slug}\0${selection.userId ?? ''}\0${selection.organizationId ?? ''}\0${
+      selection.connectedAccountId ?? ''
+    }\0${selection.connectionOwner ?? ''}`;
     const memoized = connections.get(reads.stamp, key, ctx.clock.now());
     if (memoized !== undefined) return memoized;
     const { connection, freshUntil } = await resolveRelayConnection(

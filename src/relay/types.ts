@@ -1,3 +1,4 @@
+import type { MaybePromise } from '../lib/maybe-promise.ts';
 import type { ProviderEntry } from '../providers/catalog-schema.ts';
 
 /**
@@ -38,7 +39,7 @@ export interface RelayAuthentication {
 
 export interface RelayDeps {
   /** API-key auth: the same rules as the rest of the API. Null for any bad key (missing, malformed, unknown, revoked). */
-  authenticate(authorization: string | undefined): Promise<RelayAuthentication | null>;
+  authenticate(authorization: string | undefined): MaybePromise<RelayAuthentication | null>;
   /**
    * Finds the connection and a usable credential. Throws `PipesError` with, among others (see docs/relay.md):
    * - `not_installed` (404): no such provider in the environment, or no connection for this selection (also when the

@@ -16,28 +16,33 @@ import type { ChangeStamp } from './change-stamp.ts';
  * Written by hand: this is about Node's event loop and our own stamp, not something a library provides.
  */
 export class SharedStamp {
-  #waiting: ((stamp: number | null) => void)[] = [];
-  #scheduled = false;
+  /** The reading every request of this turn waits for; null until one asks. One promise for all of them. */
+  #pending: Promise<number | null> | null = null;
+  #resolve: ((stamp: number | null) => void) | null = null;
 
   constructor(private readonly changes: ChangeStamp) {}
 
-  /** The stamp, read after this call (never before it). Immediately null where nothing may be cached. */
+  /**
+   * The stamp, read after this call (never before it). Every call of the same turn gets the same promise, so the
+   * same reading. Immediately null where nothing may be cached.
+   */
   next(): Promise<number | null> {
-    if (!this.changes.caching) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      this.#waiting.push(resolve);
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        setImmediate(readForAll, this);
-      }
-    });
+    if (!this.changes.caching) return NO_STAMP;
+    if (this.#pending === null) {
+      this.#pending = new Promise((resolve) => {
+        this.#resolve = resolve;
+      });
+      setImmediate(readForAll, this);
+    }
+    return this.#pending;
   }
 
   /** Reads the stamp once and hands it to everyone waiting. */
   readForAll(): void {
-    this.#scheduled = false;
-    const waiting = this.#waiting;
-    this.#waiting = [];
+    const resolve = this.#resolve;
+    // A request that asks from now on waits for the next reading: it may have arrived after this one.
+    this.#pending = null;
+    this.#resolve = null;
     let stamp: number | null;
     try {
       stamp = this.changes.current();
@@ -45,9 +50,11 @@ export class SharedStamp {
       // The database could not be read: nobody may use a cached value.
       stamp = null;
     }
-    for (const resolve of waiting) resolve(stamp);
+    resolve?.(stamp);
   }
 }
+
+const NO_STAMP: Promise<number | null> = Promise.resolve(null);
 
 function readForAll(shared: SharedStamp): void {
   shared.readForAll();

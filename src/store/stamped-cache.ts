@@ -21,6 +21,9 @@ import { StampedMemo } from './stamped-memo.ts';
 export class StampedReadCache {
   private readonly results: StampedMemo<{ value: unknown }>;
   private readonly shared: SharedStamp;
+  /** The latest shared reading, and the snapshot made of it (once, for every request of that turn). */
+  private sharedStamp: Promise<number | null> | null = null;
+  private sharedReads: Promise<StampedReads> | null = null;
 
   constructor(
     private readonly changes: ChangeStamp,
@@ -42,8 +45,14 @@ export class StampedReadCache {
    * A snapshot whose stamp is shared with the other requests of this turn of the event loop (shared-stamp.ts): the
    * one to use on hot paths, where a request has fully arrived before it asks.
    */
-  async sharedSnapshot(): Promise<StampedReads> {
-    return this.at(await this.shared.next());
+  sharedSnapshot(): Promise<StampedReads> {
+    // One snapshot per reading, not per request: the requests of a turn share the stamp, so they share this too.
+    const stamp = this.shared.next();
+    if (stamp !== this.sharedStamp || this.sharedReads === null) {
+      this.sharedStamp = stamp;
+      this.sharedReads = stamp.then((value) => this.at(value));
+    }
+    return this.sharedReads;
   }
 
   private at(stamp: number | null): StampedReads {

@@ -43,7 +43,10 @@ describe('shared change stamp', () => {
   test('callers of one turn share one reading', async () => {
     const shared = new SharedStamp(stamp);
     const before = readings;
-    const stamps = await Promise.all([shared.next(), shared.next(), shared.next()]);
+    const waits = [shared.next(), shared.next(), shared.next()];
+    // One wait for all of them, not one per caller.
+    assert.equal(new Set(waits).size, 1);
+    const stamps = await Promise.all(waits);
     assert.equal(readings - before, 1);
     assert.equal(new Set(stamps).size, 1);
     await shared.next();

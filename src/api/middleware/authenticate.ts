@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppContext } from '../../context.ts';
 import { PipesError } from '../../errors.ts';
 import { digestApiKey, parseApiKey } from '../../lib/api-key-format.ts';
+import { type MaybePromise, mapMaybePromise } from '../../lib/maybe-promise.ts';
 import { type AuthenticatedKey, findActiveKeyByDigest, touchApiKey } from '../../store/api-keys.ts';
 import type { ApiEnv } from '../env.ts';
 
@@ -21,12 +22,13 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 /**
  * Checks an `Authorization` header value: `Bearer sk_…` naming a live key. Returns the key and its environment, or
- * null for any failure (the caller answers the one 401). Successful lookups are reused from `ctx.apiKeyCache`.
+ * null for any failure (the caller answers the one 401). Successful lookups are reused from `ctx.apiKeyCache`, and
+ * then answered at once, without a promise; only a database lookup is waited for.
  */
-async function authenticateAuthorizationHeader(
+function authenticateAuthorizationHeader(
   ctx: Pick<AppContext, 'store' | 'apiKeyCache'>,
   header: string | undefined,
-): Promise<AuthenticatedKey | null> {
+): MaybePromise<AuthenticatedKey | null> {
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   const key = match?.[1];
   if (!key) return null;
@@ -34,14 +36,21 @@ async function authenticateAuthorizationHeader(
   if (cached !== undefined) return cached;
   // The checksum rejects garbage before any database read.
   if (!parseApiKey(key)) return null;
+  return lookUpKey(ctx, key);
+}
+
+async function lookUpKey(ctx: Pick<AppContext, 'store' | 'apiKeyCache'>, key: string) {
   const found = await findActiveKeyByDigest(ctx.store.db, digestApiKey(key));
   if (found === undefined) return null;
   ctx.apiKeyCache.set(key, found);
   return found;
 }
 
-/** Authenticates an `Authorization` header value and records the key's use; null for any failure. */
-export type ApiKeyAuthenticator = (header: string | undefined) => Promise<AuthenticatedKey | null>;
+/**
+ * Authenticates an `Authorization` header value and records the key's use; null for any failure. A recently seen
+ * key is answered at once (not a promise): callers may simply `await` the answer, and hot paths skip the wait.
+ */
+export type ApiKeyAuthenticator = (header: string | undefined) => MaybePromise<AuthenticatedKey | null>;
 
 /**
  * The API's authenticator: the shared lookup plus a `last_used_at` write at most once a minute per key. One
@@ -51,8 +60,7 @@ export function createApiKeyAuthenticator(
   ctx: Pick<AppContext, 'store' | 'apiKeyCache' | 'clock' | 'log'>,
 ): ApiKeyAuthenticator {
   const lastTouched = new Map<string, number>();
-  return async (header) => {
-    const found = await authenticateAuthorizationHeader(ctx, header);
+  const recordUse = (found: AuthenticatedKey | null): AuthenticatedKey | null => {
     if (!found) return null;
     const now = ctx.clock.now();
     if ((lastTouched.get(found.keyId) ?? 0) + TOUCH_INTERVAL_MS < now) {
@@ -63,6 +71,7 @@ export function createApiKeyAuthenticator(
     }
     return found;
   };
+  return (header) => mapMaybePromise(authenticateAuthorizationHeader(ctx, header), recordUse);
 }
 
 export function authenticateApiKey(authenticate: ApiKeyAuthenticator): MiddlewareHandler<ApiEnv> {

@@ -37,7 +37,9 @@ export function createVendingListener(ctx: AppContext, guards: ApiGuards): Vendi
   const answers = new StampedMemo<string>();
 
   async function serve(req: IncomingMessage, res: ServerResponse, requestId: string, path: RegExpExecArray) {
-    const auth = await guards.authenticate(req.headers.authorization);
+    const found = guards.authenticate(req.headers.authorization);
+    // A recently seen key is answered at once: no wait on the hot path (src/lib/maybe-promise.ts).
+    const auth = found instanceof Promise ? await found : found;
     if (auth === null) throw unauthorized();
     guards.rateLimit(auth.keyId);
     const contentType = req.headers['content-type'];
