@@ -22,8 +22,7 @@ export class StampedReadCache {
   private readonly results: StampedMemo<{ value: unknown }>;
   private readonly shared: SharedStamp;
   /** The latest shared reading, and the snapshot made of it (once, for every request of that turn). */
-  private sharedStamp: Promise<number | null> | null = null;
-  private sharedReads: Promise<StampedReads> | null = null;
+  private lastShared: { stamp: Promise<number | null>; reads: Promise<StampedReads> } | null = null;
 
   constructor(
     private readonly changes: ChangeStamp,
@@ -48,11 +47,10 @@ export class StampedReadCache {
   sharedSnapshot(): Promise<StampedReads> {
     // One snapshot per reading, not per request: the requests of a turn share the stamp, so they share this too.
     const stamp = this.shared.next();
-    if (stamp !== this.sharedStamp || this.sharedReads === null) {
-      this.sharedStamp = stamp;
-      this.sharedReads = stamp.then((value) => this.at(value));
+    if (this.lastShared?.stamp !== stamp) {
+      this.lastShared = { stamp, reads: stamp.then((value) => this.at(value)) };
     }
-    return this.sharedReads;
+    return this.lastShared.reads;
   }
 
   private at(stamp: number | null): StampedReads {

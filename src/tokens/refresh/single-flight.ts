@@ -103,21 +103,16 @@ export class SingleFlightRefresher {
    * without a token is due at once. Vending memoizes its answers up to this moment (src/store/stamped-memo.ts).
    */
   freshUntil(row: ConnectedAccountTable): number {
-    const issuedAt = row.last_refresh_at ?? row.created_at;
-    if (row.auth_method === 'client_credentials') {
-      // No refresh token: a new client-credentials grant replaces the token when it is missing or due.
-      return row.access_token === null ? Number.NEGATIVE_INFINITY : refreshDueAt(row.expires_at, issuedAt);
-    }
-    if (row.auth_method === 'oauth' && row.refresh_token !== null)
-      return refreshDueAt(row.expires_at, issuedAt);
-    return Number.POSITIVE_INFINITY;
+    if (!canRenew(row)) return Number.POSITIVE_INFINITY;
+    // No refresh token for client credentials: a new grant replaces the token when it is missing or due.
+    if (row.auth_method === 'client_credentials' && row.access_token === null)
+      return Number.NEGATIVE_INFINITY;
+    return refreshDueAt(row.expires_at, row.last_refresh_at ?? row.created_at);
   }
 
   private wantsRefresh(row: ConnectedAccountTable, reason: RefreshReason, now: number): boolean {
     if (row.state !== 'connected') return false;
     if (this.freshUntil(row) <= now) return true;
-    const refreshable =
-      row.auth_method === 'client_credentials' || (row.auth_method === 'oauth' && row.refresh_token !== null);
     switch (reason.kind) {
       case 'expiry':
         return false;
@@ -125,12 +120,12 @@ export class SingleFlightRefresher {
         // Keep-alive and ahead-of-expiry runs; client-credentials tokens are only renewed when due.
         return (
           row.auth_method === 'oauth' &&
-          refreshable &&
+          canRenew(row) &&
           row.next_refresh_at !== null &&
           row.next_refresh_at <= now
         );
       default:
-        return refreshable && row.token_version === reason.staleVersion;
+        return canRenew(row) && row.token_version === reason.staleVersion;
     }
   }
 
@@ -443,4 +438,11 @@ function describeProviderError(error: TokenEndpointError): string {
     (p): p is string => !!p,
   );
   return parts.join(': ').slice(0, 500);
+}
+
+/** Whether Pipes can get a new token for this row by itself: a client-credentials grant, or a refresh token. */
+function canRenew(row: ConnectedAccountTable): boolean {
+  return (
+    row.auth_method === 'client_credentials' || (row.auth_method === 'oauth' && row.refresh_token !== null)
+  );
 }
