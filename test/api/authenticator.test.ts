@@ -39,6 +39,19 @@ describe('API-key authenticator', () => {
     assert.equal(await authenticate('Bearer sk_test_not_a_real_key'), null);
   });
 
+  test('a cached key is found in any spelling of Bearer, and only as the whole value', async () => {
+    const key = pipes.sandboxKey;
+    assert.ok(await authenticate(`Bearer ${key}`), 'now in the cache');
+    // Other spellings take the regular expression, then the same cache.
+    assert.ok(authenticate(`bearer ${key}`));
+    assert.ok(authenticate(`Bearer \t ${key}`));
+    // The fast path must not accept a cached key followed or preceded by anything.
+    assert.equal(await authenticate(`Bearer ${key} `), null);
+    assert.equal(await authenticate(`Bearer ${key} extra`), null);
+    assert.equal(await authenticate(`Bearer  ${key}x`), null);
+    assert.equal(await authenticate(`Bearer x${key}`), null);
+  });
+
   test('a key revoked through this instance is refused on the next call', async () => {
     const header = `Bearer ${pipes.productionKey}`;
     const found = await authenticate(header);

@@ -9,6 +9,7 @@ import {
   providerWaitMs,
   retryDelayMs,
 } from '../../src/relay/retry-policy.ts';
+import { isSelectionValue, isSlug } from '../../src/relay/routing.ts';
 import { SecretScanner } from '../../src/relay/secret-scanner.ts';
 import { RelayThrottle } from '../../src/relay/throttle.ts';
 import { MasterKeyRing, parseMasterKey } from '../../src/vault/master-keys.ts';
@@ -149,5 +150,48 @@ describe('small pieces', () => {
     const fresh = new SecretScanner([secret]);
     assert.equal(fresh.found(Buffer.from('nothing to see here, nothing at all')), false);
     assert.equal(new SecretScanner([Buffer.from('short')]).active, false);
+  });
+});
+
+describe('routing checks', () => {
+  // The loops replace these regular expressions on the hot path and must agree with them.
+  const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+  const SELECTION = /^[\x21-\x7e]{1,255}$/;
+  const samples = [
+    '',
+    'a',
+    'github',
+    'google-drive',
+    'a-b-c',
+    'x9-2',
+    '-github',
+    'github-',
+    'git--hub',
+    'GitHub',
+    'git_hub',
+    'git hub',
+    'git.hub',
+    'git/hub',
+    'gïthub',
+    'user_01HXYZ',
+    'a'.repeat(255),
+    'a'.repeat(256),
+    'with\ttab',
+    'with\u007fdel',
+    'über',
+  ];
+
+  test('isSlug and isSelectionValue agree with the patterns they replace', () => {
+    for (const sample of samples) {
+      assert.equal(isSlug(sample), SLUG.test(sample), `slug ${JSON.stringify(sample)}`);
+      assert.equal(isSelectionValue(sample), SELECTION.test(sample), `selection ${JSON.stringify(sample)}`);
+    }
+    for (let code = 0; code <= 0x17f; code++) {
+      const char = String.fromCharCode(code);
+      for (const sample of [char, `a${char}`, `a${char}b`]) {
+        assert.equal(isSlug(sample), SLUG.test(sample), `slug ${JSON.stringify(sample)}`);
+        assert.equal(isSelectionValue(sample), SELECTION.test(sample), `selection ${JSON.stringify(sample)}`);
+      }
+    }
   });
 });

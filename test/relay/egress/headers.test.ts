@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PipesError } from '../../../src/errors.ts';
+import { hasForbiddenValueChar, isHeaderToken } from '../../../src/relay/egress/headers.ts';
 import { filterRequestHeaders, filterResponseHeaders } from '../../../src/relay/egress/index.ts';
 
 const plain = (record: Record<string, string>): Record<string, string> => ({ ...record });
@@ -154,5 +155,39 @@ describe('filterResponseHeaders', () => {
         vary: 'Accept',
       },
     );
+  });
+});
+
+describe('header character checks', () => {
+  // The hand-written loops replace these regular expressions (RFC 9110 `token`; C0 controls but HTAB, and DEL) on
+  // the hot path: they must agree with them on every character, alone and inside a longer string.
+  const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  const FORBIDDEN = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
+  test('agree with the RFC 9110 token and control-character rules on every character up to U+03FF', () => {
+    let tokens = 0;
+    let forbidden = 0;
+    for (let code = 0; code <= 0x3ff; code++) {
+      const char = String.fromCharCode(code);
+      for (const sample of [char, `x-${char}`, `${char}-y`]) {
+        assert.equal(isHeaderToken(sample), TOKEN.test(sample), `token ${JSON.stringify(sample)}`);
+        assert.equal(
+          hasForbiddenValueChar(sample),
+          FORBIDDEN.test(sample),
+          `value ${JSON.stringify(sample)}`,
+        );
+      }
+      if (isHeaderToken(char)) tokens++;
+      if (hasForbiddenValueChar(char)) forbidden++;
+    }
+    // 77 tchars (15 symbols, 10 digits, 52 letters); 32 controls without HTAB, plus DEL.
+    assert.equal(tokens, 77);
+    assert.equal(forbidden, 32);
+  });
+
+  test('an empty name is not a token; an empty value is clean', () => {
+    assert.equal(isHeaderToken(''), false);
+    assert.equal(hasForbiddenValueChar(''), false);
   });
 });
