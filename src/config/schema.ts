@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SLUG_PATTERN } from '../providers/catalog-schema.ts';
 
 /**
  * The configuration of one Pipes installation, read once at start from the environment and an optional JSON file
@@ -51,9 +52,7 @@ export const configFileSchema = z
     /** Registered `return_to` URLs by environment name. */
     redirect_urls: z.record(z.string(), z.array(z.url())).optional(),
     /** Relay throttles by provider slug: `{ "github": { "requests_per_second": 10, "burst": 20 } }`. */
-    relay_throttle: z
-      .record(z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/), relayThrottleRuleSchema)
-      .optional(),
+    relay_throttle: z.record(z.string().regex(SLUG_PATTERN), relayThrottleRuleSchema).optional(),
     /** The application's name, shown on the connect confirmation screen ("… to <app_name> as …"). */
     app_name: z.string().trim().min(1).max(80).optional(),
   })

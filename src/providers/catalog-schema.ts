@@ -15,7 +15,8 @@ import {
   resolveTemplate,
 } from './templates.ts';
 
-const SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+/** A provider slug: words of lower-case letters and digits joined by single hyphens. The one definition. */
+export const SLUG_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const FIELD_NAME = /^[a-z][a-z0-9_]*$/;
 /** RFC 9110 token characters. */
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
@@ -212,7 +213,7 @@ const accountSchema = z.strictObject({
 });
 
 const entryShape = z.strictObject({
-  slug: z.string().regex(SLUG, 'must be lowercase words joined by single hyphens'),
+  slug: z.string().regex(SLUG_PATTERN, 'must be lowercase words joined by single hyphens'),
   name: oneLine(60),
   /** One sentence. */
   description: oneLine(200).refine((s) => /[.!?]$/.test(s), 'must be one sentence ending with a full stop'),

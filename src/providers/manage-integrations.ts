@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { duplicateIntegration } from '../api/routes/data-integrations/conflict.ts';
-import { SLUG_PATTERN } from '../api/routes/data-integrations/find.ts';
 import { redactedLast4 } from '../api/routes/data-integrations/present.ts';
 import {
   authMethodsField,
@@ -28,6 +27,7 @@ import type { Environment } from '../store/environments.ts';
 import type { AuthMethod, DataIntegrationTable } from '../store/schema.ts';
 import { connectedAccountEventPayload } from '../tokens/present-account.ts';
 import type { ProviderEntry } from './catalog-schema.ts';
+import { SLUG_PATTERN } from './catalog-schema.ts';
 import {
   type CustomProviderDefinition,
   customProviderCreateSchema,

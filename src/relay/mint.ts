@@ -5,6 +5,7 @@ import { readBodyText } from '../api/raw-http.ts';
 import type { AppContext } from '../context.ts';
 import { PipesError, validationFailed } from '../errors.ts';
 import { toIso } from '../lib/time.ts';
+import { SLUG_PATTERN } from '../providers/catalog-schema.ts';
 import { assertOriginAllowed } from './egress/index.ts';
 import { relayErrors } from './errors.ts';
 import type { RelayOptions } from './options.ts';
@@ -18,7 +19,7 @@ const MAX_MINT_BODY = 16 * 1024;
 
 const mintSchema = z
   .object({
-    provider: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/),
+    provider: z.string().regex(SLUG_PATTERN),
     user_id: z.string().min(1).max(255).optional(),
     organization_id: z.string().min(1).max(255).optional(),
     connected_account_id: z.string().min(1).max(255).optional(),

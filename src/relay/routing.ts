@@ -26,9 +26,9 @@ function splitSegment(rest: string): [head: string, tail: string] {
 }
 
 /**
- * A catalog slug: words of lower-case letters and digits joined by single hyphens (`^[a-z0-9]+(-[a-z0-9]+)*$`).
- * This and `isSelectionValue` are loops rather than regular expressions: they run on every relayed call, where a
- * regular expression test cost several times as many instructions (docs/relay.md, "Benchmark").
+ * A catalog slug: `SLUG_PATTERN` of the catalog schema, words of lower-case letters and digits joined by single
+ * hyphens. This and `isSelectionValue` are loops rather than regular expressions: they run on every relayed call,
+ * where a regular expression test cost several times as many instructions (docs/relay.md, "Benchmark").
  */
 export function isSlug(slug: string): boolean {
   let afterHyphen = true;

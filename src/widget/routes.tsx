@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { ApiEnv } from '../api/env.ts';
 import type { AppContext } from '../context.ts';
+import { SLUG_PATTERN } from '../providers/catalog-schema.ts';
 import { widgetApiRoutes } from './api.ts';
 import { isAllowedEmbeddingOrigin } from './origins.ts';
 import { type DoneResult, HostedWidgetPage, PopupDonePage, renderWidgetPage } from './pages.tsx';
@@ -21,17 +22,11 @@ export interface WidgetApps {
   tokenApi: Hono<ApiEnv>;
 }
 
-const PROVIDER_SLUG = /^[a-z0-9]+(-[a-z0-9]+)*$/;
-
 /** The popup's result, from the query string the connect flow appended; only well-formed values are kept. */
 function readDoneResult(query: Record<string, string>): DoneResult | null {
   const status = query.status;
   const provider = query.provider ?? '';
-  if (
-    (status !== 'connected' && status !== 'failed') ||
-    !PROVIDER_SLUG.test(provider) ||
-    provider.length > 64
-  )
+  if ((status !== 'connected' && status !== 'failed') || !SLUG_PATTERN.test(provider) || provider.length > 64)
     return null;
   const account = query.connected_account_id ?? '';
   const error = query.error ?? '';

@@ -1,9 +1,9 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Hono } from 'hono';
 import { toFieldErrors } from '../../api/body.ts';
-import { SLUG_PATTERN } from '../../api/routes/data-integrations/find.ts';
 import type { AppContext } from '../../context.ts';
 import { type FieldError, PipesError } from '../../errors.ts';
+import { SLUG_PATTERN } from '../../providers/catalog-schema.ts';
 import { customProviderEntry, parseStoredCustomProvider } from '../../providers/custom-provider.ts';
 import { describeIntegrationStatus } from '../../providers/integration-status.ts';
 import {

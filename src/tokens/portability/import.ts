@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
 import { PipesError } from '../../errors.ts';
 import { newId } from '../../lib/ids.ts';
+import { SLUG_PATTERN } from '../../providers/catalog-schema.ts';
 import { integrationSecretBinding } from '../../providers/resolve.ts';
 import type { Environment } from '../../store/environments.ts';
 import type { ConnectedAccountTable } from '../../store/schema.ts';
@@ -17,7 +18,7 @@ const bundleSchema = z.object({
   integrations: z.array(
     z.object({
       id: z.string(),
-      slug: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/),
+      slug: z.string().regex(SLUG_PATTERN),
       ownership: z.enum(['user', 'organization']),
       description: z.string().nullable(),
       enabled: z.boolean(),

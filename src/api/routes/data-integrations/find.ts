@@ -1,14 +1,13 @@
 import type { Context } from 'hono';
 import type { AppContext } from '../../../context.ts';
 import { PipesError } from '../../../errors.ts';
+import { SLUG_PATTERN } from '../../../providers/catalog-schema.ts';
 import {
   type DataIntegrationRow,
   findDataIntegration,
   type Ownership,
 } from '../../../store/data-integrations.ts';
 import type { ApiEnv } from '../../env.ts';
-
-export const SLUG_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /**
  * The same 404 for a malformed slug, a missing integration and another environment's integration: the answer
