@@ -17,6 +17,7 @@ import {
 import { type Clock, systemClock } from './lib/clock.ts';
 import { createFailpoints } from './lib/failpoints.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
+import { keepPageRenderingOffAsyncHooks } from './lib/page-rendering.ts';
 import { createProviderHttp } from './oauth/http.ts';
 import { loadRuntimeCatalog } from './providers/runtime-catalog.ts';
 import { createRelayDeps } from './relay/deps.ts';
@@ -59,6 +60,8 @@ export interface StartOptions {
  * key. Used by `pipes serve` and by every CLI command that needs the database.
  */
 export async function createContext(config: Config, options: StartOptions = {}): Promise<AppContext> {
+  // Before any page renders: otherwise the first page would slow every request that follows (see the function).
+  keepPageRenderingOffAsyncHooks();
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
   // The catalog first: a broken provider file stops the start (naming the file and field) before anything opens.

@@ -18,7 +18,8 @@ export interface BenchPipes {
 /**
  * The real Pipes server a benchmark measures, in this (child) process: a temporary data directory (removed on
  * exit), a fixed master key, warnings only, the per-key rate limit raised so that it never answers 429 (it stays in
- * the path), the webhook worker off, and a fresh sandbox key. SQLite unless `databaseUrl` is given.
+ * the path), the webhook worker off, one page already served, and a fresh sandbox key. SQLite unless `databaseUrl`
+ * is given.
  */
 export async function startBenchPipes(
   options: { databaseUrl?: string | undefined; start?: Omit<StartOptions, 'log'> } = {},
@@ -39,6 +40,11 @@ export async function startBenchPipes(
     webhookWorker: { background: false },
     ...options.start,
   });
+  // A running installation has served pages (dashboard, connect flow) before and between its API calls; measure it in
+  // that state. (A page once made every later request slower: src/lib/page-rendering.ts.)
+  const page = await fetch(`${server.url}/dashboard/sign-in`);
+  if (page.status !== 200) throw new Error(`GET /dashboard/sign-in: ${page.status}`);
+  await page.arrayBuffer();
   const sandbox = await requireEnvironment(server.ctx.store.db, 'sandbox');
   const { key } = await createApiKey(server.ctx.store.db, sandbox, 'bench', Date.now());
   return {
