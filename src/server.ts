@@ -156,7 +156,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const address = http.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   const webhookWorker = startWebhookWorker(ctx, options.webhookWorker);
-  const refresher = startBackgroundRefresher(ctx, options.refresher);
+  const refresher = startBackgroundRefresher(ctx, { ...config.backgroundRefresh, ...options.refresher });
   let closed = false;
   return {
     ctx,

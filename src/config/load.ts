@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { PipesError } from '../errors.ts';
+import { DEFAULT_BACKGROUND_REFRESHER } from '../tokens/refresh/background.ts';
 import { type ConfigFile, configFileSchema, envSchema } from './schema.ts';
 
 export interface Config {
@@ -35,6 +36,8 @@ export interface Config {
   failpoints: string | undefined;
   /** Lease time-to-live of a token refresh. */
   refreshLeaseMs: number;
+  /** The background refresher of this instance: refreshes at once, and time between two looks for due tokens. */
+  backgroundRefresh: { concurrency: number; intervalMs: number };
   /** Events older than this many days are purged with their delivery logs. */
   eventRetentionDays: number;
 }
@@ -148,6 +151,10 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string 
     sandboxProvider: vars.PIPES_SANDBOX_PROVIDER ?? !production,
     failpoints: production ? undefined : vars.PIPES_FAILPOINTS,
     refreshLeaseMs: vars.PIPES_REFRESH_LEASE_MS ?? 30_000,
+    backgroundRefresh: {
+      concurrency: vars.PIPES_REFRESH_CONCURRENCY ?? DEFAULT_BACKGROUND_REFRESHER.concurrency,
+      intervalMs: vars.PIPES_REFRESH_INTERVAL_MS ?? DEFAULT_BACKGROUND_REFRESHER.intervalMs,
+    },
     eventRetentionDays: vars.PIPES_EVENT_RETENTION_DAYS ?? 30,
   };
 }

@@ -21,6 +21,12 @@ const port = z.coerce
 
 const positiveInt = z.coerce.number({ error: 'expected a number' }).int('expected a whole number').positive();
 
+/** A bounded whole number; every way of missing it gets the same message, which states the range. */
+function wholeNumberFrom(min: number, max: number, what: string) {
+  const message = `expected ${what} from ${min} to ${max}`;
+  return z.coerce.number({ error: message }).int(message).min(min, message).max(max, message);
+}
+
 /** An OAuth app the operator configured once for the whole installation: usable in sandbox environments only. */
 export const sharedCredentialSchema = z
   .object({
@@ -84,6 +90,10 @@ export const ENV_VARIABLES = {
   PIPES_EVENT_RETENTION_DAYS: 'Days events (and their webhook delivery logs) are kept (default 30).',
   PIPES_REFRESH_LEASE_MS:
     'How long one instance may hold a token refresh before another may take over (default 30000; keep it above the 10 s provider timeout).',
+  PIPES_REFRESH_CONCURRENCY:
+    'Background token refreshes one instance runs at once (default 4; at most 64). A provider sees up to this many times the number of instances.',
+  PIPES_REFRESH_INTERVAL_MS:
+    'How often each instance looks for tokens due for a background refresh (default 30000; 1000 to 120000, so that tokens due 5 minutes before expiry are renewed well ahead of it).',
   PIPES_FAILPOINTS: 'Testing only, ignored in production: `name:exit` or `name:pause` crash points.',
   PIPES_SANDBOX_PROVIDER:
     'Serve the built-in sandbox OAuth provider under /sandbox for sandbox environments (default: on in development, off in production).',
@@ -128,5 +138,7 @@ export const envSchema = z.object({
     .min(1000)
     .max(600_000)
     .optional(),
+  PIPES_REFRESH_CONCURRENCY: wholeNumberFrom(1, 64, 'a whole number').optional(),
+  PIPES_REFRESH_INTERVAL_MS: wholeNumberFrom(1000, 120_000, 'milliseconds').optional(),
   PIPES_SANDBOX_PROVIDER: booleanFlag.optional(),
 });

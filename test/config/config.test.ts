@@ -72,3 +72,28 @@ test('a config file supplies settings and shared credentials; the environment wi
   writeFileSync(file, '{ not json');
   assert.throws(() => loadConfig({ PIPES_CONFIG_FILE: file }), /is not valid JSON/);
 });
+
+test('the background refresher: 4 at once every 30 s unless PIPES_REFRESH_CONCURRENCY / _INTERVAL_MS say otherwise', () => {
+  assert.deepEqual(loadConfig({}).backgroundRefresh, { concurrency: 4, intervalMs: 30_000 });
+  const tuned = loadConfig({ PIPES_REFRESH_CONCURRENCY: '16', PIPES_REFRESH_INTERVAL_MS: '5000' });
+  assert.deepEqual(tuned.backgroundRefresh, { concurrency: 16, intervalMs: 5000 });
+  for (const [name, value] of [
+    ['PIPES_REFRESH_CONCURRENCY', '0'],
+    ['PIPES_REFRESH_CONCURRENCY', '65'],
+    ['PIPES_REFRESH_CONCURRENCY', '2.5'],
+    ['PIPES_REFRESH_CONCURRENCY', 'many'],
+    ['PIPES_REFRESH_INTERVAL_MS', '999'],
+    ['PIPES_REFRESH_INTERVAL_MS', '120001'],
+    ['PIPES_REFRESH_INTERVAL_MS', '30s'],
+  ] as const) {
+    const message =
+      name === 'PIPES_REFRESH_CONCURRENCY'
+        ? /PIPES_REFRESH_CONCURRENCY: expected a whole number from 1 to 64 \(environment variable\)/
+        : /PIPES_REFRESH_INTERVAL_MS: expected milliseconds from 1000 to 120000 \(environment variable\)/;
+    assert.throws(
+      () => loadConfig({ [name]: value }),
+      (error) => error instanceof ConfigError && message.test(error.message),
+      `${name}=${value}`,
+    );
+  }
+});

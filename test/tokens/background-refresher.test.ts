@@ -14,6 +14,20 @@ import { createFakeIntegration, getToken, importGrant } from './setup.ts';
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
+/** `count` connections of one user each, expiring together in 10 minutes; then the clock moves to their expiry. */
+async function importGrantsComingDue(
+  pipes: TestPipes,
+  provider: FakeProvider,
+  clock: ManualClock,
+  count: number,
+) {
+  const expiresAt = new Date(clock.now() + 10 * MINUTE);
+  for (let i = 0; i < count; i++) {
+    await importGrant(pipes, pipes.sandboxKey, provider, { userId: `user_${i}`, expiresAt });
+  }
+  clock.advance(10 * MINUTE);
+}
+
 /** The background refresher (rows R10 and R11): a refresh storm from two instances, and keep-alive refreshes. */
 describe(`background refresher (${testEngine()})`, () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -21,15 +35,17 @@ describe(`background refresher (${testEngine()})`, () => {
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
+  /** A strict-rotation fake provider (a second refresh of one grant would revoke it), stopped after the test. */
+  async function rotatingProvider(refreshDelayMs = 0): Promise<FakeProvider> {
+    const provider = await new FakeProvider({ rotation: 'rotate', graceSeconds: 0, refreshDelayMs }).start();
+    cleanup.push(() => provider.stop());
+    return provider;
+  }
+
   test('R10: 1000 connections expiring together are each refreshed exactly once, with bounded concurrency', async () => {
     const clock = new ManualClock();
     // Strict rotation: a second refresh of any connection would revoke its family and show up below.
-    const provider = await new FakeProvider({
-      rotation: 'rotate',
-      graceSeconds: 0,
-      refreshDelayMs: 2,
-    }).start();
-    cleanup.push(() => provider.stop());
+    const provider = await rotatingProvider(2);
     const db = await createTestDatabase();
     cleanup.push(() => db.drop());
     const concurrency = 6;
@@ -98,8 +114,7 @@ describe(`background refresher (${testEngine()})`, () => {
 
   test('R11: a non-expiring token with a refresh token is kept alive before the keep-alive interval elapses', async () => {
     const clock = new ManualClock();
-    const provider = await new FakeProvider({ rotation: 'rotate', graceSeconds: 0 }).start();
-    cleanup.push(() => provider.stop());
+    const provider = await rotatingProvider();
     const pipes = await startTestPipes({ clock, startOptions: { refresher: { background: false } } });
     cleanup.push(() => pipes.close());
     await createFakeIntegration(pipes, pipes.sandboxKey, provider);
@@ -134,8 +149,7 @@ describe(`background refresher (${testEngine()})`, () => {
 
   test('R10: a timer tick drains every due connection batch after batch, each once, then stops', async () => {
     const clock = new ManualClock();
-    const provider = await new FakeProvider({ rotation: 'rotate', graceSeconds: 0 }).start();
-    cleanup.push(() => provider.stop());
+    const provider = await rotatingProvider();
     const batchSize = 10;
     const pipes = await startTestPipes({
       clock,
@@ -144,11 +158,7 @@ describe(`background refresher (${testEngine()})`, () => {
     cleanup.push(() => pipes.close());
     await createFakeIntegration(pipes, pipes.sandboxKey, provider);
     const count = 2 * batchSize + 5;
-    const expiresAt = new Date(clock.now() + 10 * MINUTE);
-    for (let i = 0; i < count; i++) {
-      await importGrant(pipes, pipes.sandboxKey, provider, { userId: `user_${i}`, expiresAt });
-    }
-    clock.advance(10 * MINUTE);
+    await importGrantsComingDue(pipes, provider, clock, count);
 
     assert.equal(await pipes.server.refresher.runOnce(), batchSize, 'runOnce is one batch');
     // One tick, with the clock standing still: everything still due, in several batches, and nothing twice.
@@ -158,6 +168,42 @@ describe(`background refresher (${testEngine()})`, () => {
     assert.ok(provider.maxInFlight <= 3, `at most 3 at once (${provider.maxInFlight})`);
     for (const row of await accountRows(pipes)) assert.equal(row.token_version, 2, row.id);
     assert.equal(await pipes.server.refresher.drainDue(), 0, 'nothing left to do');
+  });
+
+  test('PIPES_REFRESH_CONCURRENCY caps the refreshes one instance runs at once', async () => {
+    const clock = new ManualClock();
+    const provider = await rotatingProvider(20);
+    const pipes = await startTestPipes({
+      clock,
+      env: { PIPES_REFRESH_CONCURRENCY: '2' },
+      startOptions: { refresher: { background: false } },
+    });
+    cleanup.push(() => pipes.close());
+    await createFakeIntegration(pipes, pipes.sandboxKey, provider);
+    const count = 12;
+    await importGrantsComingDue(pipes, provider, clock, count);
+    assert.equal(await pipes.server.refresher.drainDue(), count);
+    assert.equal(provider.refreshCount(), count);
+    // Two at a time, not the default four: every refresh waits 20 ms at the provider, so two always overlap.
+    assert.equal(provider.maxInFlight, 2);
+  });
+
+  test('PIPES_REFRESH_INTERVAL_MS sets how often the background refresher looks for due tokens', async () => {
+    const clock = new ManualClock();
+    const provider = await rotatingProvider();
+    // The timer is on (the default is 30 s; nothing else refreshes these tokens while nobody asks for them).
+    const pipes = await startTestPipes({ clock, env: { PIPES_REFRESH_INTERVAL_MS: '1000' } });
+    cleanup.push(() => pipes.close());
+    await createFakeIntegration(pipes, pipes.sandboxKey, provider);
+    const count = 3;
+    await importGrantsComingDue(pipes, provider, clock, count);
+    // A deadline for failure only, well under the default interval.
+    const deadline = Date.now() + 15_000;
+    while (provider.refreshCount() < count && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(provider.refreshCount(), count, 'refreshed by the timer within 15 s');
+    for (const row of await accountRows(pipes)) assert.equal(row.token_version, 2, row.id);
   });
 
   describe('R11: keep-alive against a provider that expires idle refresh tokens', () => {

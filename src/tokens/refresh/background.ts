@@ -12,7 +12,10 @@ export interface BackgroundRefresherOptions {
   claimMs?: number;
 }
 
-/** The settings every `pipes serve` instance runs with (no configuration variable changes them today). */
+/**
+ * The settings every `pipes serve` instance runs with unless configured: `PIPES_REFRESH_CONCURRENCY` and
+ * `PIPES_REFRESH_INTERVAL_MS` change the first two (the batch size and claim time are not worth a variable).
+ */
 export const DEFAULT_BACKGROUND_REFRESHER = {
   intervalMs: 30_000,
   batchSize: 100,
