@@ -17,12 +17,15 @@ const ASYNC_HOOKS = 'node:async_hooks';
  * hono option turns the lookup off.
  */
 export function keepPageRenderingOffAsyncHooks(): void {
+  // Any render makes hono look; an empty element is the cheapest.
+  const render = () => String(jsx('i', {}));
   const getBuiltinModule = process.getBuiltinModule;
+  // Before Node 20.16 there is no getBuiltinModule, and hono, loaded as an ES module, finds no AsyncLocalStorage.
+  if (typeof getBuiltinModule !== 'function') return void render();
   process.getBuiltinModule = ((id: string) =>
     id === ASYNC_HOOKS ? undefined : getBuiltinModule(id)) as typeof process.getBuiltinModule;
   try {
-    // Any render makes hono look; an empty element is the cheapest.
-    String(jsx('i', {}));
+    render();
   } finally {
     process.getBuiltinModule = getBuiltinModule;
   }
