@@ -14,8 +14,8 @@ interface ChildReport {
 
 /**
  * Pages must not make every later request slower: serving them installs no promise hook (src/lib/page-rendering.ts).
- * Without that, hono/jsx's AsyncLocalStorage installed one at the first page, for good: 190 k → 290 k instructions
- * per relayed request.
+ * Without that, hono/jsx's AsyncLocalStorage installed one at the first page, for good: 192 k → 212 k instructions
+ * per relayed request (260–336 k right after the page).
  */
 test('serving dashboard, widget and connect-flow pages leaves promise hooks off', async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CHILD], {
