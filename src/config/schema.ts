@@ -132,12 +132,7 @@ export const envSchema = z.object({
   PIPES_ALLOW_INSECURE_HTTP: booleanFlag.optional(),
   PIPES_EVENT_RETENTION_DAYS: positiveInt.optional(),
   PIPES_FAILPOINTS: z.string().optional(),
-  PIPES_REFRESH_LEASE_MS: z.coerce
-    .number({ error: 'expected milliseconds' })
-    .int()
-    .min(1000)
-    .max(600_000)
-    .optional(),
+  PIPES_REFRESH_LEASE_MS: wholeNumberFrom(1000, 600_000, 'milliseconds').optional(),
   PIPES_REFRESH_CONCURRENCY: wholeNumberFrom(1, 64, 'a whole number').optional(),
   PIPES_REFRESH_INTERVAL_MS: wholeNumberFrom(1000, 120_000, 'milliseconds').optional(),
   PIPES_SANDBOX_PROVIDER: booleanFlag.optional(),

@@ -77,6 +77,11 @@ test('the background refresher: 4 at once every 30 s unless PIPES_REFRESH_CONCUR
   assert.deepEqual(loadConfig({}).backgroundRefresh, { concurrency: 4, intervalMs: 30_000 });
   const tuned = loadConfig({ PIPES_REFRESH_CONCURRENCY: '16', PIPES_REFRESH_INTERVAL_MS: '5000' });
   assert.deepEqual(tuned.backgroundRefresh, { concurrency: 16, intervalMs: 5000 });
+  const expected = {
+    PIPES_REFRESH_CONCURRENCY: 'a whole number from 1 to 64',
+    PIPES_REFRESH_INTERVAL_MS: 'milliseconds from 1000 to 120000',
+    PIPES_REFRESH_LEASE_MS: 'milliseconds from 1000 to 600000',
+  };
   for (const [name, value] of [
     ['PIPES_REFRESH_CONCURRENCY', '0'],
     ['PIPES_REFRESH_CONCURRENCY', '65'],
@@ -85,15 +90,16 @@ test('the background refresher: 4 at once every 30 s unless PIPES_REFRESH_CONCUR
     ['PIPES_REFRESH_INTERVAL_MS', '999'],
     ['PIPES_REFRESH_INTERVAL_MS', '120001'],
     ['PIPES_REFRESH_INTERVAL_MS', '30s'],
+    ['PIPES_REFRESH_LEASE_MS', '999'],
+    ['PIPES_REFRESH_LEASE_MS', '600001'],
+    ['PIPES_REFRESH_LEASE_MS', '1.5s'],
   ] as const) {
-    const message =
-      name === 'PIPES_REFRESH_CONCURRENCY'
-        ? /PIPES_REFRESH_CONCURRENCY: expected a whole number from 1 to 64 \(environment variable\)/
-        : /PIPES_REFRESH_INTERVAL_MS: expected milliseconds from 1000 to 120000 \(environment variable\)/;
+    const message = `${name}: expected ${expected[name]} (environment variable)`;
     assert.throws(
       () => loadConfig({ [name]: value }),
-      (error) => error instanceof ConfigError && message.test(error.message),
+      (error) => error instanceof ConfigError && error.message.includes(message),
       `${name}=${value}`,
     );
   }
+  assert.equal(loadConfig({ PIPES_REFRESH_LEASE_MS: '1500' }).refreshLeaseMs, 1500);
 });
