@@ -14,7 +14,8 @@ export interface BackgroundRefresherOptions {
 
 /**
  * The settings every `pipes serve` instance runs with unless configured: `PIPES_REFRESH_CONCURRENCY` and
- * `PIPES_REFRESH_INTERVAL_MS` change the first two (the batch size and claim time are not worth a variable).
+ * `PIPES_REFRESH_INTERVAL_MS` change the concurrency and the interval (the batch size and claim time are not worth a
+ * variable).
  */
 export const DEFAULT_BACKGROUND_REFRESHER = {
   intervalMs: 30_000,
