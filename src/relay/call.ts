@@ -13,6 +13,7 @@ import {
   type ExtraHeaders,
   type FlatHeaders,
 } from './relay-headers.ts';
+import type { PendingReply, ReplyBatch } from './reply-batch.ts';
 import { declaredLength, planRequestBody, type RequestBody } from './request-body.ts';
 import { exhaustedUntil, providerWaitMs, retryDelayMs } from './retry-policy.ts';
 import { containsNeedle, SecretScanner } from './secret-scanner.ts';
@@ -45,6 +46,7 @@ export interface CallEnv {
   deadlines: Deadlines;
   random: () => number;
   log: Logger;
+  replies: ReplyBatch;
 }
 
 export interface CallInput {
@@ -85,7 +87,7 @@ function onDrain(this: ServerResponse & WithCall): void {
   this[CALL]?.controller?.resume();
 }
 
-export class RelayCall implements Dispatcher.DispatchHandler, Expiring {
+export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingReply {
   readonly #env: CallEnv;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse & WithCall;
@@ -389,6 +391,14 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring {
     );
   }
 
+  /** Sends the complete response `onResponseEnd` kept for the `ReplyBatch`. */
+  sendReply(): void {
+    const held = this.#held;
+    this.#held = null;
+    if (held !== null) this.#flush(held, held.retryAfter);
+    this.#finish(null);
+  }
+
   // ---- undici DispatchHandler --------------------------------------------------------------------------------
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -444,16 +454,16 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring {
     this.controller = null;
     const held = this.#held;
     if (this.#mode === 'hold' && held !== null) {
-      this.#held = null;
-      if (!held.final) {
-        void this.#retry(held);
+      if (held.final) {
+        // Nothing left to decide: answer at the end of this turn, with the turn's other answers (reply-batch.ts).
+        this.#env.replies.add(this);
         return;
       }
-      // Nothing left to decide: answer now, in undici's callback.
-      this.#flush(held, held.retryAfter);
-    } else {
-      this.#res.end();
+      this.#held = null;
+      void this.#retry(held);
+      return;
     }
+    this.#res.end();
     this.#finish(null);
   }
 

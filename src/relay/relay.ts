@@ -14,6 +14,7 @@ import { mintRelayToken } from './mint.ts';
 import { type RelayOptions, type RelayOptionsInput, resolveRelayOptions } from './options.ts';
 import { ExtraHeaders } from './relay-headers.ts';
 import { RelayTokens } from './relay-token.ts';
+import { ReplyBatch } from './reply-batch.ts';
 import { isRelayUrl, parseRelayRoute, selectionFromHeaders } from './routing.ts';
 import { TargetBuilder } from './target.ts';
 import { RelayThrottle } from './throttle.ts';
@@ -75,6 +76,7 @@ export function createRelay(ctx: RelayContext, deps: RelayDeps, input: RelayOpti
     deadlines,
     random: options.random ?? Math.random,
     log: ctx.log,
+    replies: new ReplyBatch(),
   };
   const nextRequestId = createRequestIds();
 

@@ -4,6 +4,7 @@ import { PipesError } from '../../src/errors.ts';
 import { placeCredential } from '../../src/relay/credential.ts';
 import { Deadlines, type Expiring } from '../../src/relay/deadlines.ts';
 import { appendResponseHeaders, buildRequestHeaders, ExtraHeaders } from '../../src/relay/relay-headers.ts';
+import { ReplyBatch } from '../../src/relay/reply-batch.ts';
 import { testProvider } from './helpers.ts';
 
 /**
@@ -206,5 +207,32 @@ describe('relay deadlines', () => {
     deadlines.sweep();
     assert.deepEqual(expired, ['a', 'c']);
     deadlines.close();
+  });
+});
+
+describe('relay reply batch', () => {
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  test('replies wait for the end of the turn, go out in order, and a reply added while sending waits for the next', async () => {
+    const batch = new ReplyBatch();
+    const sent: string[] = [];
+    const reply = (name: string, then?: () => void) => ({
+      sendReply() {
+        sent.push(name);
+        then?.();
+      },
+    });
+    batch.add(reply('a'));
+    batch.add(reply('b', () => batch.add(reply('late'))));
+    batch.add(reply('c'));
+    assert.deepEqual(sent, []);
+    await nextTurn();
+    assert.deepEqual(sent, ['a', 'b', 'c']);
+    await nextTurn();
+    assert.deepEqual(sent, ['a', 'b', 'c', 'late']);
+    // An empty batch has nothing scheduled, and a new reply schedules a new flush.
+    batch.add(reply('again'));
+    await nextTurn();
+    assert.deepEqual(sent, ['a', 'b', 'c', 'late', 'again']);
   });
 });

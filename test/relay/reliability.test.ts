@@ -106,6 +106,28 @@ describe('relay reliability: retries, refresh, throttle', () => {
     return provider.requests.slice(before);
   };
 
+  test('calls the provider answers at the same moment each get their own answer', async () => {
+    // The provider holds every request until all have come, then answers them in one go: their responses reach the
+    // relay in the same turn and are written to the callers together (src/relay/reply-batch.ts).
+    const count = 24;
+    const held: Array<() => void> = [];
+    script = Array.from({ length: count }, () => (res: ServerResponse, recorded: RecordedRequest) => {
+      held.push(() => json(res, 200, { url: recorded.url }));
+      if (held.length === count) for (const answer of held.splice(0)) answer();
+    });
+    const responses = await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        fetch(`${pipes.url}/relay/plain/items/${i}`, { headers: relayHeaders(pipes.sandboxKey) }),
+      ),
+    );
+    for (const [i, response] of responses.entries()) {
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('pipes-upstream'), 'true');
+      assert.deepEqual(await bodyOf(response), { url: `/items/${i}` });
+    }
+    assert.equal(script.length, 0);
+  });
+
   test('a 429 with Retry-After is waited out and retried, then succeeds', async () => {
     script = [(res) => json(res, 429, { error: 'slow down' }, { 'retry-after': '1' }), ok];
     const hits = await hitsDuring(async () => {
