@@ -391,12 +391,19 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     );
   }
 
-  /** Sends the complete response `onResponseEnd` kept for the `ReplyBatch`. */
+  /**
+   * Sends the complete response `onResponseEnd` kept for the `ReplyBatch`. Never throws: it runs in the batch's
+   * `setImmediate`, where a throw would skip the turn's other replies (and reach the process), not undici's handler.
+   */
   sendReply(): void {
     const held = this.#held;
     this.#held = null;
-    if (held !== null) this.#flush(held, held.retryAfter);
-    this.#finish(null);
+    try {
+      if (held !== null) this.#flush(held, held.retryAfter);
+      this.#finish(null);
+    } catch (error) {
+      this.#finish(error);
+    }
   }
 
   // ---- undici DispatchHandler --------------------------------------------------------------------------------

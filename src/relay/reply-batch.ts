@@ -1,5 +1,6 @@
 /** A response that is ready to be written. */
 export interface PendingReply {
+  /** Writes it. Must not throw: the batch's other replies come after it in the same loop. */
   sendReply(): void;
 }
 
