@@ -393,7 +393,8 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
 
   /**
    * Sends the complete response `onResponseEnd` kept for the `ReplyBatch`. Never throws: it runs in the batch's
-   * `setImmediate`, where a throw would skip the turn's other replies (and reach the process), not undici's handler.
+   * `setImmediate`, not in an undici callback, and a throw there would skip the turn's other replies and reach the
+   * process.
    */
   sendReply(): void {
     const held = this.#held;
