@@ -8,7 +8,7 @@ import { createTestDatabase, testEngine } from '../helpers/database.ts';
 import { FakeProvider } from '../helpers/fake-provider.ts';
 import { IdleExpiryProvider } from '../helpers/idle-expiry-provider.ts';
 import { api, startTestPipes, type TestPipes } from '../helpers/pipes.ts';
-import { accountRow, accountRows, eventsNamed, storedSecret } from './harness.ts';
+import { accountRow, accountRows, eventsNamed, eventually, storedSecret } from './harness.ts';
 import { createFakeIntegration, getToken, importGrant } from './setup.ts';
 
 const MINUTE = 60_000;
@@ -198,16 +198,15 @@ describe(`background refresher (${testEngine()})`, () => {
     const count = 3;
     await importGrantsComingDue(pipes, provider, clock, count);
     // Wait for the outcome (every new token committed), not for the provider's answers: the provider has answered
-    // a moment before Pipes commits. The deadline is for failure only, well under the default interval.
-    const deadline = Date.now() + 15_000;
-    let rows = await accountRows(pipes);
-    while (rows.some((row) => row.token_version !== 2) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      rows = await accountRows(pipes);
-    }
+    // a moment before Pipes commits. The bound (about 15 s) is for failure only, well under the default interval.
+    await eventually(
+      async () => (await accountRows(pipes)).every((row) => row.token_version === 2),
+      'every connection refreshed by the timer',
+      1500,
+    );
+    const rows = await accountRows(pipes);
     assert.equal(rows.length, count);
-    for (const row of rows)
-      assert.equal(row.token_version, 2, `${row.id} refreshed by the timer within 15 s`);
+    for (const row of rows) assert.equal(row.token_version, 2, row.id);
     assert.equal(provider.refreshCount(), count, 'each connection refreshed once');
   });
 
