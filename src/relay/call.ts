@@ -6,6 +6,7 @@ import type { CredentialPlacer } from './credential.ts';
 import type { Deadlines, Expiring } from './deadlines.ts';
 import { relayErrors, toRelayError, writeRelayError } from './errors.ts';
 import { failRelayRequest } from './fail.ts';
+import type { LinkRewriteInput } from './links.ts';
 import type { RelayOptions } from './options.ts';
 import {
   appendResponseHeaders,
@@ -47,6 +48,8 @@ export interface CallEnv {
   random: () => number;
   log: Logger;
   replies: ReplyBatch;
+  /** `PIPES_PUBLIC_URL`: rewritten pagination links point there, as relay tokens' `base_url` does. */
+  publicUrl: string;
 }
 
 export interface CallInput {
@@ -56,6 +59,8 @@ export interface CallInput {
   targetOrigin: string | undefined;
   /** Retry and throttle-wait budget (`Pipes-Retry-Max-Ms`). */
   budgetMs: number;
+  /** The relay token of a `/relay/t/{token}/…` call; undefined for an API-key call. */
+  relayToken: string | undefined;
 }
 
 interface Held {
@@ -107,6 +112,8 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
   // Per call.
   #origin = '';
   #path = '';
+  #base = '';
+  #queryCredentialName: string | undefined;
   #headers: FlatHeaders = [];
   #needles: Buffer[] = [];
   #secrets: string[] = [];
@@ -268,6 +275,8 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     );
     this.#origin = target.origin;
     this.#path = target.path;
+    this.#base = target.base;
+    this.#queryCredentialName = placement.query?.[0];
     this.#needles = placement.needles;
     this.#secrets = placement.secrets;
   }
@@ -340,12 +349,39 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
 
   #head(headers: IncomingHttpHeaders, retryAfter: string | undefined): FlatHeaders {
     const out: FlatHeaders = [];
-    appendResponseHeaders(headers, this.#secrets, out);
+    appendResponseHeaders(
+      headers,
+      this.#secrets,
+      out,
+      headers.link === undefined ? undefined : this.#links(),
+    );
     out.push('pipes-upstream', 'true', 'pipes-request-id', this.#requestId);
     if (this.#throttledMs > 0) out.push('pipes-throttled-ms', String(Math.round(this.#throttledMs)));
     if (this.#attempt > 1) out.push('pipes-attempts', String(this.#attempt));
     if (retryAfter !== undefined) out.push('retry-after', retryAfter);
     return out;
+  }
+
+  /**
+   * How this call's pagination links are pointed back at the relay (`links.ts`): under the relay URL the caller used.
+   * Not for an API-key call to a `Pipes-Target-Origin`: a plain relay URL would lead to the provider's main origin,
+   * so those links stay as sent (a relay token carries its target origin, so its links are rewritten).
+   */
+  #links(): LinkRewriteInput | undefined {
+    const { relayToken, targetOrigin, connection } = this.#input;
+    if (relayToken === undefined && targetOrigin !== undefined) return undefined;
+    const { publicUrl } = this.#env;
+    const slug = connection.provider.slug;
+    const query = this.#path.indexOf('?');
+    return {
+      providerBase: this.#base,
+      requestUrl: this.#origin + (query === -1 ? this.#path : this.#path.slice(0, query)),
+      relayBase:
+        relayToken === undefined
+          ? `${publicUrl}/relay/${slug}`
+          : `${publicUrl}/relay/t/${relayToken}/${slug}`,
+      queryCredentialName: this.#queryCredentialName,
+    };
   }
 
   #startStreaming(status: number, headers: IncomingHttpHeaders, retryAfter: string | undefined): void {

@@ -37,6 +37,7 @@ export interface RelayFetchOptions {
 export function createRelayFetch(options: RelayFetchOptions): typeof fetch {
   const underlying = options.fetch ?? globalThis.fetch;
   const relayBase = `${options.baseUrl.replace(/\/+$/, '')}/relay/${options.provider}`;
+  const relayBaseUrl = new URL(relayBase);
   const upstream = options.upstreamBaseUrl === undefined ? null : new URL(options.upstreamBaseUrl);
   const upstreamPath = upstream === null ? '' : upstream.pathname.replace(/\/+$/, '');
 
@@ -46,7 +47,10 @@ export function createRelayFetch(options: RelayFetchOptions): typeof fetch {
     const url = new URL(request.url);
     let path = url.pathname;
     let targetOrigin: string | undefined;
-    if (!isRelative && upstream !== null) {
+    if (!isRelative && isUnder(url, relayBaseUrl)) {
+      // Already a relay URL: a pagination link the relay pointed back at itself (docs/relay.md, "Pagination links").
+      path = path.slice(relayBaseUrl.pathname.length);
+    } else if (!isRelative && upstream !== null) {
       if (url.origin === upstream.origin) {
         if (upstreamPath !== '' && (path === upstreamPath || path.startsWith(`${upstreamPath}/`))) {
           path = path.slice(upstreamPath.length);
@@ -78,4 +82,12 @@ export function createRelayFetch(options: RelayFetchOptions): typeof fetch {
     return underlying(`${relayBase}${path === '' ? '/' : path}${url.search}`, forwarded);
   };
   return relayFetch as typeof fetch;
+}
+
+/** Whether `url` is `base` or below it (same origin, path prefix at a segment boundary). */
+function isUnder(url: URL, base: URL): boolean {
+  return (
+    url.origin === base.origin &&
+    (url.pathname === base.pathname || url.pathname.startsWith(`${base.pathname}/`))
+  );
 }

@@ -6,6 +6,7 @@ import {
   isDroppedRequestHeader,
   isPassableResponseHeader,
 } from './egress/index.ts';
+import { type LinkRewriteInput, rewriteLinkHeader } from './links.ts';
 import { containsSecret } from './secret-scanner.ts';
 
 /**
@@ -89,12 +90,15 @@ export function buildRequestHeaders(
 /**
  * Appends the provider's response headers that may reach the caller to `out`: malformed, hop-by-hop, cookie, CORS,
  * HSTS and similar headers are dropped (as by `filterResponseHeaders`), and so are any `Pipes-*` header (ours alone)
- * and any header whose value contains one of `secrets`. Repeated headers are joined with ", ".
+ * and any header whose value contains one of `secrets`. Repeated headers are joined with ", ". With `links`, the
+ * `Link` header's targets into the provider's API are pointed back at the relay (`links.ts`) before that check, so
+ * a link that carried a query credential loses it rather than the whole header.
  */
 export function appendResponseHeaders(
   incoming: IncomingHttpHeaders,
   secrets: readonly string[],
   out: FlatHeaders,
+  links?: LinkRewriteInput,
 ): void {
   const named = connectionNamed(incoming.connection);
   for (const name in incoming) {
@@ -109,7 +113,9 @@ export function appendResponseHeaders(
         value = value === undefined ? item.trim() : `${value}, ${item.trim()}`;
       }
     }
-    if (value === undefined || containsSecret(value, secrets)) continue;
+    if (value === undefined) continue;
+    if (links !== undefined && name === 'link') value = rewriteLinkHeader(value, links);
+    if (containsSecret(value, secrets)) continue;
     out.push(name, value);
   }
 }

@@ -77,6 +77,7 @@ export function createRelay(ctx: RelayContext, deps: RelayDeps, input: RelayOpti
     random: options.random ?? Math.random,
     log: ctx.log,
     replies: new ReplyBatch(),
+    publicUrl: ctx.config.publicUrl,
   };
   const nextRequestId = createRequestIds();
 
@@ -144,6 +145,7 @@ async function serve(env: RelayEnv, req: IncomingMessage, res: ServerResponse, r
       query: route.query,
       targetOrigin,
       budgetMs,
+      relayToken: route.kind === 'token' ? route.token : undefined,
     }).start();
   } catch (error) {
     failRelayRequest(env.log, req, res, requestId, error);

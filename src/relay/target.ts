@@ -6,6 +6,8 @@ import { assertOriginAllowed, assertUrlAllowed, type EgressPolicy, joinProviderU
 export interface RelayTarget {
   origin: string;
   path: string;
+  /** The base URL the path went under: the provider's (interpolated), or the `Pipes-Target-Origin`. */
+  base: string;
 }
 
 /**
@@ -118,7 +120,7 @@ export class TargetBuilder {
       if (this.#checkedOrigins.size >= CACHE_LIMIT) this.#checkedOrigins.clear();
       this.#checkedOrigins.add(origin);
     }
-    const target = { origin, path: url.pathname + url.search };
+    const target = { origin, path: url.pathname + url.search, base };
     if (memoKey !== null && memoKey.length <= 2048) {
       if (this.#joined.size >= CACHE_LIMIT) this.#joined.clear();
       this.#joined.set(memoKey, target);

@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createRelayFetch } from '../../src/relay/client.ts';
+import { type LinkRewriteInput, rewriteLinkHeader } from '../../src/relay/links.ts';
+import { api, type TestPipes } from '../helpers/pipes.ts';
+import { startPublicTestPipes } from '../helpers/public-pipes.ts';
+import { type FakeProvider, json, relayHeaders, startFakeProvider } from './helpers.ts';
+
+const RELAY = 'https://pipes.example.com/relay/acme';
+
+function rewrite(value: string, overrides: Partial<LinkRewriteInput> = {}): string {
+  return rewriteLinkHeader(value, {
+    providerBase: 'https://api.acme.test/v2',
+    requestUrl: 'https://api.acme.test/v2/projects/7/issues',
+    relayBase: RELAY,
+    queryCredentialName: undefined,
+    ...overrides,
+  });
+}
+
+describe('Link header rewriting', () => {
+  test('targets under the provider base point at the relay; parameters stay byte for byte', () => {
+    assert.equal(
+      rewrite(
+        '<https://api.acme.test/v2/projects/7/issues?page=2&per_page=50>; rel="next", ' +
+          '<https://api.acme.test/v2/projects/7/issues?page=9&per_page=50>;rel=last',
+      ),
+      `<${RELAY}/projects/7/issues?page=2&per_page=50>; rel="next", ` +
+        `<${RELAY}/projects/7/issues?page=9&per_page=50>;rel=last`,
+    );
+    // The base itself, and a provider base without a path.
+    assert.equal(rewrite('<https://api.acme.test/v2>; rel="index"'), `<${RELAY}/>; rel="index"`);
+    assert.equal(
+      rewrite('<https://api.github.com/repositories/1/issues?page=2>; rel="next"', {
+        providerBase: 'https://api.github.com',
+        requestUrl: 'https://api.github.com/repos/o/r/issues',
+      }),
+      `<${RELAY}/repositories/1/issues?page=2>; rel="next"`,
+    );
+  });
+
+  test('relative targets are resolved against the provider request, then rewritten', () => {
+    assert.equal(
+      rewrite('</v2/projects/7/issues?page=2>; rel="next"'),
+      `<${RELAY}/projects/7/issues?page=2>; rel="next"`,
+    );
+    assert.equal(rewrite('<issues?page=3>; rel="next"'), `<${RELAY}/projects/7/issues?page=3>; rel="next"`);
+  });
+
+  test('other origins, paths outside the base, user info and malformed targets are left as sent', () => {
+    const untouched = [
+      '<https://docs.acme.test/v2/pagination>; rel="help"',
+      '<http://api.acme.test/v2/projects>; rel="next"',
+      '<https://api.acme.test:8443/v2/projects>; rel="next"',
+      '<https://api.acme.test/v1/projects?page=2>; rel="next"',
+      '<https://api.acme.test/v2x/projects>; rel="next"',
+      '<https://user:secret@api.acme.test/v2/projects>; rel="next"',
+      '<http://[::1>; rel="next"',
+      '<https://api.acme.test/v2/projects?page=2; rel="next"',
+      '',
+    ];
+    for (const value of untouched) assert.equal(rewrite(value), value, value);
+  });
+
+  test('quoted parameters are never read as targets, escaped quotes included', () => {
+    const value =
+      '<https://api.acme.test/v2/a>; rel="next"; title="see <https://api.acme.test/v2/b> \\" <c>", ' +
+      '<https://api.acme.test/v2/d>; rel="last"; anchor="https://api.acme.test/v2/e"';
+    assert.equal(
+      rewrite(value),
+      `<${RELAY}/a>; rel="next"; title="see <https://api.acme.test/v2/b> \\" <c>", ` +
+        `<${RELAY}/d>; rel="last"; anchor="https://api.acme.test/v2/e"`,
+    );
+  });
+
+  test('a query credential the provider copied into a link is removed; the rest of the query stays', () => {
+    assert.equal(
+      rewrite('<https://api.acme.test/v2/items?page=2&api_key=sk-provider-secret&sort=asc>; rel="next"', {
+        queryCredentialName: 'api_key',
+      }),
+      `<${RELAY}/items?page=2&sort=asc>; rel="next"`,
+    );
+    // Without the credential parameter the query is not re-encoded.
+    assert.equal(
+      rewrite('<https://api.acme.test/v2/items?q=a%20b&page=2>; rel="next"', {
+        queryCredentialName: 'api_key',
+      }),
+      `<${RELAY}/items?q=a%20b&page=2>; rel="next"`,
+    );
+  });
+});
+
+const ACCESS_TOKEN = 'at-paging-relay-0123456789';
+const PAGES = 3;
+
+/**
+ * Pagination through the relay with the real token service: a provider API that pages with absolute `Link` URLs (as
+ * GitHub does), followed the way SDKs follow them, in each of the relay's URL forms.
+ */
+describe('pagination links through the relay', () => {
+  let pipes: TestPipes;
+  let apiServer: FakeProvider;
+  before(async () => {
+    apiServer = await startFakeProvider((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://provider.invalid');
+      const page = Number(url.searchParams.get('page') ?? '1');
+      const links = [
+        `<${apiServer.url}/v2/items?page=${PAGES}&per_page=2>; rel="last"`,
+        '</v2/items?page=1&per_page=2>; rel="first"',
+        '<https://docs.acme.test/pagination>; rel="help"',
+      ];
+      if (page < PAGES) links.unshift(`<${apiServer.url}/v2/items?page=${page + 1}&per_page=2>; rel="next"`);
+      json(res, 200, { page }, { link: links.join(', ') });
+    });
+    pipes = await startPublicTestPipes();
+    const created = await api(pipes, 'POST', '/data-integrations', {
+      key: pipes.sandboxKey,
+      body: {
+        provider: 'acme-pages',
+        enabled: true,
+        credentials: {
+          type: 'custom',
+          client_id: 'paging-client',
+          client_secret: 'paging-client-secret-1234',
+        },
+        custom_provider: {
+          name: 'Acme Pages',
+          authorization_url: `${apiServer.url}/authorize`,
+          token_url: `${apiServer.url}/token`,
+          api_base_url: `${apiServer.url}/v2`,
+        },
+      },
+    });
+    assert.equal(created.status, 201, created.text);
+    const imported = await api(pipes, 'POST', '/user_management/users/user_1/connected_accounts/acme-pages', {
+      key: pipes.sandboxKey,
+      body: { access_token: ACCESS_TOKEN },
+    });
+    assert.equal(imported.status, 201, imported.text);
+  });
+  after(async () => {
+    await pipes.close();
+    await apiServer.close();
+  });
+
+  /** Follows `rel="next"` from `first` with `get`, as Octokit's paginate does; returns the pages and the last Link. */
+  async function followAll(first: string, get: (url: string) => Promise<Response>) {
+    const pages: number[] = [];
+    const seenLinks: string[] = [];
+    let next: string | undefined = first;
+    while (next !== undefined && pages.length <= PAGES) {
+      const response = await get(next);
+      assert.equal(response.status, 200, await response.clone().text());
+      pages.push(((await response.json()) as { page: number }).page);
+      const link = response.headers.get('link') ?? '';
+      seenLinks.push(link);
+      next = /<([^>]*)>; rel="next"/.exec(link)?.[1];
+    }
+    return { pages, seenLinks };
+  }
+
+  function assertEveryCallCarriedTheToken(since: number) {
+    const calls = apiServer.requests.slice(since);
+    assert.equal(calls.length, PAGES);
+    for (const call of calls) assert.equal(call.headers.authorization, `Bearer ${ACCESS_TOKEN}`);
+  }
+
+  test('API-key form: the links lead back to the relay, and following them with the same headers pages through', async () => {
+    const since = apiServer.requests.length;
+    const relayBase = `${pipes.config.publicUrl}/relay/acme-pages`;
+    const headers = relayHeaders(pipes.sandboxKey);
+    const { pages, seenLinks } = await followAll(`${relayBase}/items?per_page=2`, (url) =>
+      fetch(url, { headers }),
+    );
+    assert.deepEqual(pages, [1, 2, 3]);
+    assert.equal(
+      seenLinks[0],
+      `<${relayBase}/items?page=2&per_page=2>; rel="next", <${relayBase}/items?page=3&per_page=2>; rel="last", ` +
+        `<${relayBase}/items?page=1&per_page=2>; rel="first", <https://docs.acme.test/pagination>; rel="help"`,
+    );
+    assertEveryCallCarriedTheToken(since);
+    for (const link of seenLinks) {
+      assert.ok(!link.includes(apiServer.url), 'no link leads straight to the provider');
+      assert.ok(!link.includes(pipes.sandboxKey) && !link.includes(ACCESS_TOKEN), 'no secret in a link');
+    }
+  });
+
+  test('relay-token form: the links keep the token path, so a client with nothing but the URL pages through', async () => {
+    const minted = await api(pipes, 'POST', '/relay/tokens', {
+      key: pipes.sandboxKey,
+      body: { provider: 'acme-pages', user_id: 'user_1' },
+    });
+    assert.equal(minted.status, 201, minted.text);
+    const baseUrl = (minted.json as { base_url: string }).base_url;
+    const since = apiServer.requests.length;
+    const { pages, seenLinks } = await followAll(`${baseUrl}/items?per_page=2`, (url) => fetch(url));
+    assert.deepEqual(pages, [1, 2, 3]);
+    assert.ok(seenLinks[0]?.startsWith(`<${baseUrl}/items?page=2&per_page=2>; rel="next"`), seenLinks[0]);
+    assertEveryCallCarriedTheToken(since);
+  });
+
+  test('the fetch helper follows links the relay rewrote without sending them elsewhere', async () => {
+    const relayFetch = createRelayFetch({
+      baseUrl: pipes.config.publicUrl,
+      apiKey: pipes.sandboxKey,
+      provider: 'acme-pages',
+      userId: 'user_1',
+      upstreamBaseUrl: `${apiServer.url}/v2`,
+    });
+    const since = apiServer.requests.length;
+    const { pages } = await followAll(`${apiServer.url}/v2/items?per_page=2`, (url) => relayFetch(url));
+    assert.deepEqual(pages, [1, 2, 3]);
+    assertEveryCallCarriedTheToken(since);
+    assert.deepEqual(
+      apiServer.requests.slice(since).map((r) => r.url),
+      ['/v2/items?per_page=2', '/v2/items?page=2&per_page=2', '/v2/items?page=3&per_page=2'],
+    );
+  });
+});
