@@ -353,7 +353,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
       headers,
       this.#secrets,
       out,
-      headers.link === undefined ? undefined : this.#links(),
+      headers.link === undefined && headers.location === undefined ? undefined : this.#links(),
     );
     out.push('pipes-upstream', 'true', 'pipes-request-id', this.#requestId);
     if (this.#throttledMs > 0) out.push('pipes-throttled-ms', String(Math.round(this.#throttledMs)));
@@ -363,7 +363,8 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
   }
 
   /**
-   * How this call's pagination links are pointed back at the relay (`links.ts`): under the relay URL the caller used.
+   * How this call's `Link` and `Location` targets are pointed back at the relay (`links.ts`): under the relay URL the
+   * caller used.
    * Not for an API-key call to a `Pipes-Target-Origin`: a plain relay URL would lead to the provider's main origin,
    * so those links stay as sent (a relay token carries its target origin, so its links are rewritten).
    */

@@ -1,5 +1,6 @@
 /**
- * Points the provider's pagination links back at the relay.
+ * Points the provider's links into its own API back at the relay: the `Link` header (pagination) and `Location`
+ * (a redirect or a created resource).
  *
  * Providers such as GitHub and GitLab paginate with a `Link` header of absolute URLs
  * (`<https://api.github.com/repositories/1/issues?page=2>; rel="next"`), and SDKs follow them as they are: Octokit's
@@ -8,6 +9,10 @@
  * part of the data), and an SDK set up with the Pipes API key in its default headers would send that key to the
  * provider. So every link target into the part of the provider's API this call could reach is rewritten to the same
  * place under the relay URL the caller used; everything else in the header stays byte for byte as the provider sent it.
+ * `Location` follows the same rule: GitHub answers a renamed repository with a 301 to
+ * `https://api.github.com/repositories/{id}`, which a fetch-based SDK follows by itself. Rewritten, the client follows it
+ * into the relay, which calls the provider afresh with every check; a `Location` elsewhere (a signed download URL on
+ * another host) stays as sent, and the relay itself still never follows a redirect.
  */
 export interface LinkRewriteInput {
   /** The provider base URL this call went under (`https://api.github.com`, `https://slack.com/api`). */
@@ -53,6 +58,12 @@ export function rewriteLinkHeader(value: string, input: LinkRewriteInput): strin
     i = end;
   }
   return copiedUpTo === 0 ? value : out + value.slice(copiedUpTo);
+}
+
+/** Rewrites a `Location` header value the same way, when it points into the provider's API. */
+export function rewriteLocationHeader(value: string, input: LinkRewriteInput): string {
+  const base = new URL(input.providerBase);
+  return rewriteTarget(value.trim(), base, base.pathname.replace(/\/+$/, ''), input) ?? value;
 }
 
 /** The relay URL for one link target, or null to leave it alone (another origin, outside the base path, malformed). */

@@ -6,7 +6,7 @@ import {
   isDroppedRequestHeader,
   isPassableResponseHeader,
 } from './egress/index.ts';
-import { type LinkRewriteInput, rewriteLinkHeader } from './links.ts';
+import { type LinkRewriteInput, rewriteLinkHeader, rewriteLocationHeader } from './links.ts';
 import { containsSecret } from './secret-scanner.ts';
 
 /**
@@ -91,8 +91,8 @@ export function buildRequestHeaders(
  * Appends the provider's response headers that may reach the caller to `out`: malformed, hop-by-hop, cookie, CORS,
  * HSTS and similar headers are dropped (as by `filterResponseHeaders`), and so are any `Pipes-*` header (ours alone)
  * and any header whose value contains one of `secrets`. Repeated headers are joined with ", ". With `links`, the
- * `Link` header's targets into the provider's API are pointed back at the relay (`links.ts`) before that check, so
- * a link that carried a query credential loses it rather than the whole header.
+ * `Link` and `Location` targets into the provider's API are pointed back at the relay (`links.ts`) before that check,
+ * so a link that carried a query credential loses it rather than the whole header.
  */
 export function appendResponseHeaders(
   incoming: IncomingHttpHeaders,
@@ -114,7 +114,10 @@ export function appendResponseHeaders(
       }
     }
     if (value === undefined) continue;
-    if (links !== undefined && name === 'link') value = rewriteLinkHeader(value, links);
+    if (links !== undefined) {
+      if (name === 'link') value = rewriteLinkHeader(value, links);
+      else if (name === 'location') value = rewriteLocationHeader(value, links);
+    }
     if (containsSecret(value, secrets)) continue;
     out.push(name, value);
   }

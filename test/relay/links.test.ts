@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createRelayFetch } from '../../src/relay/client.ts';
-import { type LinkRewriteInput, rewriteLinkHeader } from '../../src/relay/links.ts';
+import { type LinkRewriteInput, rewriteLinkHeader, rewriteLocationHeader } from '../../src/relay/links.ts';
 import { api, type TestPipes } from '../helpers/pipes.ts';
 import { startPublicTestPipes } from '../helpers/public-pipes.ts';
 import { type FakeProvider, json, relayHeaders, startFakeProvider } from './helpers.ts';
@@ -90,6 +90,31 @@ describe('Link header rewriting', () => {
   });
 });
 
+describe('Location header rewriting', () => {
+  const input: LinkRewriteInput = {
+    providerBase: 'https://api.acme.test/v2',
+    requestUrl: 'https://api.acme.test/v2/projects/7',
+    relayBase: RELAY,
+    queryCredentialName: undefined,
+  };
+
+  test('a location in the provider API points at the relay; anything else stays as sent', () => {
+    assert.equal(
+      rewriteLocationHeader('https://api.acme.test/v2/repositories/42?x=1', input),
+      `${RELAY}/repositories/42?x=1`,
+    );
+    assert.equal(rewriteLocationHeader('/v2/projects/8', input), `${RELAY}/projects/8`);
+    for (const value of [
+      'https://codeload.acme.test/archive.tar.gz?sig=abc',
+      '/login',
+      'https://api.acme.test/v1/projects/8',
+      'http://[::1',
+    ]) {
+      assert.equal(rewriteLocationHeader(value, input), value, value);
+    }
+  });
+});
+
 const ACCESS_TOKEN = 'at-paging-relay-0123456789';
 const PAGES = 3;
 
@@ -103,6 +128,15 @@ describe('pagination links through the relay', () => {
   before(async () => {
     apiServer = await startFakeProvider((req, res) => {
       const url = new URL(req.url ?? '/', 'http://provider.invalid');
+      // A moved resource, as GitHub answers for a renamed repository.
+      if (url.pathname === '/v2/old-items') {
+        res.writeHead(301, {
+          location: `${apiServer.url}/v2/items?page=2&per_page=2`,
+          'content-length': '0',
+        });
+        res.end();
+        return;
+      }
       const page = Number(url.searchParams.get('page') ?? '1');
       const links = [
         `<${apiServer.url}/v2/items?page=${PAGES}&per_page=2>; rel="last"`,
@@ -197,6 +231,25 @@ describe('pagination links through the relay', () => {
     assert.deepEqual(pages, [1, 2, 3]);
     assert.ok(seenLinks[0]?.startsWith(`<${baseUrl}/items?page=2&per_page=2>; rel="next"`), seenLinks[0]);
     assertEveryCallCarriedTheToken(since);
+  });
+
+  test('a redirect within the provider API leads back to the relay, and fetch follows it through Pipes', async () => {
+    const since = apiServer.requests.length;
+    const relayBase = `${pipes.config.publicUrl}/relay/acme-pages`;
+    const headers = relayHeaders(pipes.sandboxKey);
+    const manual = await fetch(`${relayBase}/old-items`, { headers, redirect: 'manual' });
+    assert.equal(manual.status, 301);
+    assert.equal(manual.headers.get('location'), `${relayBase}/items?page=2&per_page=2`);
+    const followed = await fetch(`${relayBase}/old-items`, { headers });
+    assert.equal(followed.status, 200);
+    assert.deepEqual(await followed.json(), { page: 2 });
+    assert.equal(followed.url, `${relayBase}/items?page=2&per_page=2`);
+    const calls = apiServer.requests.slice(since);
+    assert.deepEqual(
+      calls.map((call) => call.url),
+      ['/v2/old-items', '/v2/old-items', '/v2/items?page=2&per_page=2'],
+    );
+    for (const call of calls) assert.equal(call.headers.authorization, `Bearer ${ACCESS_TOKEN}`);
   });
 
   test('the fetch helper follows links the relay rewrote without sending them elsewhere', async () => {
