@@ -200,9 +200,11 @@ async function orchestrate(): Promise<void> {
     }
     await probe.arrayBuffer();
 
-    for (const target of INITIAL_WARMUP_SECONDS > 0 ? targets : []) {
-      process.stderr.write(`  warm-up: ${target.name}, ${INITIAL_WARMUP_SECONDS} s at 50 connections\n`);
-      await runWrk({ url: target.url, connections: 50, seconds: INITIAL_WARMUP_SECONDS, headers });
+    if (INITIAL_WARMUP_SECONDS > 0) {
+      for (const target of targets) {
+        process.stderr.write(`  warm-up: ${target.name}, ${INITIAL_WARMUP_SECONDS} s at 50 connections\n`);
+        await runWrk({ url: target.url, connections: 50, seconds: INITIAL_WARMUP_SECONDS, headers });
+      }
     }
     const results = new Map<string, Cell[]>();
     for (const connections of [50, 1]) {

@@ -34,15 +34,19 @@ function authenticateAuthorizationHeader(
   if (header === undefined) return null;
   // Fast path for the usual spelling, without the regular expression: a cache hit proves the rest is a whole key
   // (only keys the expression matched are ever cached), so the answer is the same.
-  if (header.startsWith(BEARER)) {
-    const cached = ctx.apiKeyCache.get(header.slice(BEARER.length));
+  const usual = header.startsWith(BEARER) ? header.slice(BEARER.length) : undefined;
+  if (usual !== undefined) {
+    const cached = ctx.apiKeyCache.get(usual);
     if (cached !== undefined) return cached;
   }
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   const key = match?.[1];
   if (!key) return null;
-  const cached = ctx.apiKeyCache.get(key);
-  if (cached !== undefined) return cached;
+  // Another spelling (`bearer`, several spaces) may still name a cached key; the usual one was just looked up.
+  if (key !== usual) {
+    const cached = ctx.apiKeyCache.get(key);
+    if (cached !== undefined) return cached;
+  }
   // The checksum rejects garbage before any database read.
   if (!parseApiKey(key)) return null;
   return lookUpKey(ctx, key);
