@@ -72,6 +72,8 @@ interface Held {
   waitMs: number | null;
   /** Held only to scan it whole: pass it through with these headers, no retry. */
   final: boolean;
+  /** For a 401: send the request again after the refresh (false: refresh only, then pass the 401 through). */
+  replay: boolean;
   /** A `Retry-After` to add (a passed-through 429/503 whose provider only sent its reset header). */
   retryAfter: string | undefined;
 }
@@ -122,6 +124,8 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
   #throttledMs = 0;
   #attempt = 0;
   #refreshed = false;
+  /** A 401 refreshed the credential but the request could not be replayed: the caller is told to send it again. */
+  #refreshedNotReplayed = false;
 
   // Per attempt.
   #mode: 'pending' | 'hold' | 'stream' = 'pending';
@@ -217,14 +221,18 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     }
   }
 
-  /** After a held 401 (refresh once, then try again) or a retryable 429/503 (wait, then try again). */
+  /**
+   * After a held 401 (refresh once, then try again, or pass the 401 through when the request cannot be replayed) or
+   * a retryable 429/503 (wait, then try again).
+   */
   async #retry(held: Held): Promise<void> {
     try {
       if (held.status === 401) {
         this.#refreshed = true;
         const fresh = await this.#input.connection.forceRefresh();
         this.#checkStopped();
-        if (fresh === null) {
+        if (fresh === null || !held.replay) {
+          this.#refreshedNotReplayed = fresh !== null;
           this.#flush(held, undefined);
           this.#finish(null);
           return;
@@ -320,8 +328,11 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
       const until = exhaustedUntil(headers, rateLimit, now);
       if (until !== null) throttle.holdUntil(provider.slug, accountId, until, now);
     }
-    if (status === 401 && !this.#refreshed && this.#replayable && bodyReplayable) {
-      return newHeld(status, headers, null, false, undefined);
+    if (status === 401 && !this.#refreshed) {
+      // The provider did not apply a request it answered 401 (RFC 9110, 15.5.2), so the credential is refreshed
+      // whatever the method, and the caller's next try uses the new one. The request itself is sent again only when
+      // it can be replayed: an idempotent method or an Idempotency-Key, and a buffered body (P14).
+      return newHeld(status, headers, null, false, undefined, this.#replayable && bodyReplayable);
     }
     let retryAfter: string | undefined;
     if (status === 429 || status === 503) {
@@ -335,13 +346,13 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
         this.#attempt < options.retry.maxAttempts &&
         elapsed <= this.#input.budgetMs &&
         elapsed < options.totalTimeoutMs;
-      if (retryable) return newHeld(status, headers, wait, false, undefined);
+      if (retryable) return newHeld(status, headers, wait, false, undefined, true);
       retryAfter = advertiseWait(headers, hint);
     }
     // A small response is read whole before anything is sent, so a reflected credential becomes a clean 502
     // instead of a cut connection. It arrives in a packet or two: holding it costs no latency worth naming.
     if (declared <= options.heldResponseBytes && this.#needles.length > 0 && isIdentity(headers)) {
-      return newHeld(status, headers, null, true, retryAfter);
+      return newHeld(status, headers, null, true, retryAfter, false);
     }
     this.#startStreaming(status, headers, retryAfter);
     return null;
@@ -358,6 +369,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     out.push('pipes-upstream', 'true', 'pipes-request-id', this.#requestId);
     if (this.#throttledMs > 0) out.push('pipes-throttled-ms', String(Math.round(this.#throttledMs)));
     if (this.#attempt > 1) out.push('pipes-attempts', String(this.#attempt));
+    if (this.#refreshedNotReplayed) out.push('pipes-credential-refreshed', 'true');
     if (retryAfter !== undefined) out.push('retry-after', retryAfter);
     return out;
   }
@@ -528,8 +540,9 @@ function newHeld(
   waitMs: number | null,
   final: boolean,
   retryAfter: string | undefined,
+  replay: boolean,
 ): Held {
-  return { status, headers, chunks: [], bytes: 0, waitMs, final, retryAfter };
+  return { status, headers, chunks: [], bytes: 0, waitMs, final, retryAfter, replay };
 }
 
 /** Compressed bodies are not scanned (see docs/relay.md). */

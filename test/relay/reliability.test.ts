@@ -236,7 +236,7 @@ describe('relay reliability: retries, refresh, throttle', () => {
     assert.equal(hits[1]?.headers.authorization, 'Bearer tok-refreshable-fresh');
   });
 
-  test('a POST without Idempotency-Key is never replayed after a 401; with one, its body is replayed intact', async () => {
+  test('a POST without Idempotency-Key is never replayed after a 401, but its credential is refreshed for the next try; with a key, its body is replayed intact', async () => {
     const acct = deps.accounts.find((a) => a.slug === 'refreshable')!;
     acct.credential = { authMethod: 'oauth', value: 'tok-refreshable-original' };
     acct.refreshTo = 'tok-refreshable-second';
@@ -245,10 +245,22 @@ describe('relay reliability: retries, refresh, throttle', () => {
     const plain = await hitsDuring(async () => {
       const response = await call('refreshable', { method: 'POST', body: '{"n":1}' });
       assert.equal(response.status, 401);
+      assert.equal(response.headers.get('pipes-upstream'), 'true');
+      assert.equal(response.headers.get('pipes-credential-refreshed'), 'true');
       assert.deepEqual(await bodyOf(response), { error: 'expired' });
     });
-    assert.equal(plain.length, 1);
-    assert.equal(deps.refreshCalls.length, refreshesBefore);
+    assert.equal(plain.length, 1, 'the POST was sent once');
+    assert.equal(deps.refreshCalls.length, refreshesBefore + 1, 'the credential was refreshed once');
+    // The caller's own next try goes out with the new credential.
+    script = [ok];
+    const again = await hitsDuring(async () => {
+      const response = await call('refreshable', { method: 'POST', body: '{"n":1}' });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('pipes-credential-refreshed'), null);
+      await response.arrayBuffer();
+    });
+    assert.equal(again[0]?.headers.authorization, 'Bearer tok-refreshable-second');
+    acct.credential = { authMethod: 'oauth', value: 'tok-refreshable-original' };
 
     script = [(res) => json(res, 401, { error: 'expired' }), ok];
     const keyed = await hitsDuring(async () => {
@@ -261,7 +273,7 @@ describe('relay reliability: retries, refresh, throttle', () => {
       await response.arrayBuffer();
     });
     assert.equal(keyed.length, 2);
-    assert.equal(deps.refreshCalls.length, refreshesBefore + 1);
+    assert.equal(deps.refreshCalls.length, refreshesBefore + 2);
     assert.equal(keyed[0]?.body.toString(), '{"n":2}');
     assert.equal(keyed[1]?.body.toString(), '{"n":2}');
     assert.equal(keyed[1]?.headers['idempotency-key'], 'op-123');
