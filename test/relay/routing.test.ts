@@ -27,7 +27,9 @@ describe('relay routing and credential injection', () => {
         body: recorded.body.toString('utf8'),
       });
     });
-    other = await startFakeProvider((_req, res) => json(res, 200, { host: 'other' }));
+    other = await startFakeProvider((_req, res) =>
+      json(res, 200, { host: 'other' }, { link: `<${other.url}/upload?page=2>; rel="next"` }),
+    );
     pipes = await startTestPipes({ startOptions: { relayDeps: deps } });
     deps.bind(pipes.server.ctx);
     sandboxId = (await requireEnvironment(pipes.server.ctx.store.db, 'sandbox')).id;
@@ -130,6 +132,22 @@ describe('relay routing and credential injection', () => {
     });
     assert.equal(allowed.status, 200);
     assert.deepEqual(await bodyOf(allowed), { host: 'other' });
+    // A plain relay URL would lead to the provider's main origin, so an API-key call's links to the other origin
+    // stay as sent; a relay token carries its target origin, so its links lead back through the relay.
+    assert.equal(allowed.headers.get('link'), `<${other.url}/upload?page=2>; rel="next"`);
+    const minted = await fetch(`${pipes.url}/relay/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${pipes.sandboxKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ provider: 'origins-api', user_id: 'user_1', target_origin: other.url }),
+    });
+    assert.equal(minted.status, 201);
+    const { token } = await bodyOf(minted);
+    const viaToken = await fetch(`${pipes.url}/relay/t/${token}/origins-api/upload`);
+    assert.deepEqual(await bodyOf(viaToken), { host: 'other' });
+    assert.equal(
+      viaToken.headers.get('link'),
+      `<${pipes.config.publicUrl}/relay/t/${token}/origins-api/upload?page=2>; rel="next"`,
+    );
     const before = other.requests.length;
     const refused = await relay('/relay/bearer-api/upload', {
       headers: { 'pipes-target-origin': other.url },
