@@ -16,7 +16,7 @@ import {
 } from './relay-headers.ts';
 import type { PendingReply, ReplyBatch } from './reply-batch.ts';
 import { declaredLength, planRequestBody, type RequestBody } from './request-body.ts';
-import { exhaustedUntil, providerWaitMs, retryDelayMs } from './retry-policy.ts';
+import { exhaustedUntil, isRateLimited403, providerWaitMs, retryDelayMs } from './retry-policy.ts';
 import { containsNeedle, SecretScanner } from './secret-scanner.ts';
 import type { TargetBuilder } from './target.ts';
 import type { RelayThrottle } from './throttle.ts';
@@ -335,14 +335,16 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
       return newHeld(status, headers, null, false, undefined, this.#replayable && bodyReplayable);
     }
     let retryAfter: string | undefined;
-    if (status === 429 || status === 503) {
+    // A 429, or a 403 that is the provider's rate limit (GitHub's), was refused before it was applied.
+    const limited = status === 429 || (status === 403 && isRateLimited403(headers, rateLimit));
+    if (limited || status === 503) {
       if (now === 0) now = Date.now();
       const hint = providerWaitMs(status, headers, rateLimit, now);
       const wait = retryDelayMs(this.#attempt, hint, options.retry, this.#env.random);
       const elapsed = now - this.#started + wait;
       const retryable =
         bodyReplayable &&
-        (status === 429 || this.#replayable) &&
+        (limited || this.#replayable) &&
         this.#attempt < options.retry.maxAttempts &&
         elapsed <= this.#input.budgetMs &&
         elapsed < options.totalTimeoutMs;
@@ -555,7 +557,10 @@ function scannerFor(headers: IncomingHttpHeaders, needles: readonly Buffer[]): S
   return needles.length > 0 && isIdentity(headers) ? new SecretScanner(needles) : null;
 }
 
-/** On a 429/503 passed through without a `Retry-After`, say how long the provider asked us to wait. */
+/**
+ * On a 429/503 (or a rate-limit 403) passed through without a `Retry-After`, say how long the provider asked us to
+ * wait.
+ */
 function advertiseWait(headers: IncomingHttpHeaders, hintMs: number | null): string | undefined {
   if (hintMs === null || headers['retry-after'] !== undefined) return undefined;
   return String(Math.max(1, Math.ceil(hintMs / 1000)));

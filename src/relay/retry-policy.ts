@@ -82,6 +82,23 @@ export function providerWaitMs(
 }
 
 /**
+ * Whether a 403 is the provider's rate limit rather than a refusal: GitHub answers a spent primary rate limit with 403
+ * and `x-ratelimit-remaining: 0`, and a secondary one with 403 and `Retry-After`. Like a 429, the request was not
+ * applied, so it is waited out and retried within the budget, or passed through with the wait advertised. Only for
+ * providers whose catalog entry names those headers: elsewhere a 403 stays a refusal.
+ */
+export function isRateLimited403(headers: IncomingHttpHeaders, rateLimit: RateLimit): boolean {
+  if (rateLimit.remaining_header !== undefined) {
+    const remaining = headerOf(headers, rateLimit.remaining_header);
+    if (remaining !== undefined && remaining.trim() !== '' && Number(remaining.trim()) === 0) return true;
+  }
+  return (
+    rateLimit.retry_after_header !== undefined &&
+    headerOf(headers, rateLimit.retry_after_header) !== undefined
+  );
+}
+
+/**
  * For any response: if the provider says the quota is spent (`remaining_header` = 0), until when (epoch ms) further
  * calls should be held back. Null otherwise.
  */

@@ -84,6 +84,17 @@ describe('relay reliability: retries, refresh, throttle', () => {
       }),
     );
     account('throttled', testProvider('throttled', provider.url));
+    // GitHub's rate-limit headers: its spent limits answer 403, not 429.
+    const githubLike = {
+      rate_limit: {
+        retry_after_header: 'retry-after',
+        reset_header: 'x-rate-reset',
+        remaining_header: 'x-rate-remaining',
+        reset_unit: 'epoch_ms' as const,
+      },
+    };
+    account('gh-soon', testProvider('gh-soon', provider.url, githubLike));
+    account('gh-later', testProvider('gh-later', provider.url, githubLike));
   });
   after(async () => {
     await pipes.close();
@@ -201,6 +212,70 @@ describe('relay reliability: retries, refresh, throttle', () => {
     assert.equal(second.status, 200);
     assert.ok(Number(second.headers.get('pipes-throttled-ms')) > 0);
     await second.arrayBuffer();
+  });
+
+  test("a 403 that is the provider's rate limit is treated like a 429; any other 403 is a refusal", async () => {
+    // A spent limit that resets soon: waited out and retried, even for a POST (it was not applied).
+    /** GitHub's answer when the primary rate limit is spent until `resetInMs` from now. */
+    const spent =
+      (resetInMs: number): Answer =>
+      (res) =>
+        json(
+          res,
+          403,
+          { message: 'API rate limit exceeded' },
+          { 'x-rate-remaining': '0', 'x-rate-reset': String(Date.now() + resetInMs) },
+        );
+    script = [spent(100), ok];
+    const retried = await hitsDuring(async () => {
+      const response = await call('gh-soon', { method: 'POST', body: '{"n":1}' });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('pipes-attempts'), '2');
+      await response.arrayBuffer();
+    });
+    assert.equal(retried.length, 2);
+    assert.equal(retried[1]?.body.toString(), '{"n":1}');
+
+    // A permission refusal on the same provider: passed through at once, never retried.
+    script = [(res) => json(res, 403, { message: 'Resource not accessible by integration' })];
+    const refused = await hitsDuring(async () => {
+      const response = await call('gh-soon');
+      assert.equal(response.status, 403);
+      assert.equal(response.headers.get('retry-after'), null);
+      assert.equal(response.headers.get('pipes-attempts'), null);
+      await response.arrayBuffer();
+    });
+    assert.equal(refused.length, 1);
+
+    // A secondary limit (403 with Retry-After) beyond the budget: passed through at once, its Retry-After kept.
+    script = [(res) => json(res, 403, { message: 'secondary rate limit' }, { 'retry-after': '60' })];
+    const secondary = await hitsDuring(async () => {
+      const response = await call('gh-later');
+      assert.equal(response.status, 403);
+      assert.equal(response.headers.get('retry-after'), '60');
+      await response.arrayBuffer();
+    });
+    assert.equal(secondary.length, 1);
+
+    // A spent primary limit beyond the budget: passed through with the reset advertised as Retry-After.
+    script = [spent(120_000)];
+    const primary = await hitsDuring(async () => {
+      const response = await call('gh-later');
+      assert.equal(response.status, 403);
+      const advertised = Number(response.headers.get('retry-after'));
+      assert.ok(advertised >= 119 && advertised <= 120, String(advertised));
+      await response.arrayBuffer();
+    });
+    assert.equal(primary.length, 1);
+
+    // Without rate-limit headers in its catalog entry, a provider's 403 with Retry-After stays a refusal.
+    script = [(res) => json(res, 403, {}, { 'retry-after': '1' })];
+    const plain = await hitsDuring(async () => {
+      const response = await call('plain');
+      assert.equal(response.status, 403);
+      await response.arrayBuffer();
+    });
+    assert.equal(plain.length, 1);
   });
 
   test('a 503 is retried for a GET but not for a POST without Idempotency-Key', async () => {

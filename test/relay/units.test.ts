@@ -6,6 +6,7 @@ import { SLUG_PATTERN } from '../../src/providers/catalog-schema.ts';
 import { RelayTokens } from '../../src/relay/relay-token.ts';
 import {
   exhaustedUntil,
+  isRateLimited403,
   parseRetryAfter,
   providerWaitMs,
   retryDelayMs,
@@ -86,6 +87,16 @@ describe('retry policy', () => {
     );
     assert.equal(exhaustedUntil({ 'x-reset': reset, 'x-remaining': '0' }, rl, now), now + 7000);
     assert.equal(exhaustedUntil({ 'x-reset': reset, 'x-remaining': '1' }, rl, now), null);
+  });
+
+  test("a 403 counts as a rate limit only by the catalog's headers: remaining 0, or its Retry-After", () => {
+    const github = { retry_after_header: 'retry-after', remaining_header: 'x-ratelimit-remaining' };
+    assert.equal(isRateLimited403({ 'x-ratelimit-remaining': '0' }, github), true);
+    assert.equal(isRateLimited403({ 'retry-after': '60' }, github), true);
+    assert.equal(isRateLimited403({ 'x-ratelimit-remaining': '12' }, github), false);
+    assert.equal(isRateLimited403({ 'x-ratelimit-remaining': '' }, github), false);
+    assert.equal(isRateLimited403({}, github), false);
+    assert.equal(isRateLimited403({ 'retry-after': '60', 'x-ratelimit-remaining': '0' }, {}), false);
   });
 
   test('backoff doubles and is capped; a hint gets a little jitter, never less than asked', () => {
