@@ -166,6 +166,18 @@ function slowStretchNote(relayRounds: Cell[]): string {
   );
 }
 
+/**
+ * The other targets' CPU per request by round. The slow-round note compares the relay's rounds with each other, so a
+ * run slow from start to end reads "no round ran slow"; when the machine is slow, the upstream (a Node process too)
+ * and nginx usually show it here, next to their usual values in other runs (about 30 and 29 µs on the development
+ * machine).
+ */
+function referenceNote(results: Map<string, Cell[]>): string {
+  const list = (name: string) =>
+    (results.get(`${name}/50`) ?? []).map((round) => round.proxyCpuUs.toFixed(0)).join(', ');
+  return `For reference, CPU per request by round (c=50): direct (the upstream) ${list('direct')} µs; nginx ${list('nginx')} µs.`;
+}
+
 async function orchestrate(): Promise<void> {
   const upstream = await startRole<{ port: number }>(import.meta.filename, ['upstream']);
   const upstreamUrl = `http://127.0.0.1:${upstream.info.port}`;
@@ -261,7 +273,7 @@ async function orchestrate(): Promise<void> {
     rows.push(
       `| relay − direct mean latency (c=1) | ${added.toFixed(3)} ms | ≤ 0.5 ms | ${verdict(added <= 0.5)} |`,
     );
-    rows.push('', slowStretchNote(results.get('relay/50') ?? []));
+    rows.push('', slowStretchNote(results.get('relay/50') ?? []), '', referenceNote(results));
     process.stdout.write(
       `\nRelay benchmark: ${ROUNDS} rounds × ${SECONDS} s per cell (median), wrk -t1, 1 KB JSON upstream, ` +
         `${availableParallelism()} CPUs shared by wrk, upstream, proxy; load average at the end ` +
