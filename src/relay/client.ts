@@ -52,7 +52,7 @@ export function createRelayFetch(options: RelayFetchOptions): typeof fetch {
       path = path.slice(relayBaseUrl.pathname.length);
     } else if (!isRelative && upstream !== null) {
       if (url.origin === upstream.origin) {
-        if (upstreamPath !== '' && (path === upstreamPath || path.startsWith(`${upstreamPath}/`))) {
+        if (upstreamPath !== '' && isWithin(path, upstreamPath)) {
           path = path.slice(upstreamPath.length);
         }
       } else {
@@ -84,10 +84,12 @@ export function createRelayFetch(options: RelayFetchOptions): typeof fetch {
   return relayFetch as typeof fetch;
 }
 
-/** Whether `url` is `base` or below it (same origin, path prefix at a segment boundary). */
+/** Whether `path` is `prefix` or below it, at a segment boundary (`/api2` is not below `/api`). */
+function isWithin(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+/** Whether `url` is `base` or below it: same origin, path within. */
 function isUnder(url: URL, base: URL): boolean {
-  return (
-    url.origin === base.origin &&
-    (url.pathname === base.pathname || url.pathname.startsWith(`${base.pathname}/`))
-  );
+  return url.origin === base.origin && isWithin(url.pathname, base.pathname);
 }

@@ -1,3 +1,5 @@
+import { basePathOf, isUnderBase } from './egress/index.ts';
+
 /**
  * Points the provider's links into its own API back at the relay: the `Link` header (pagination) and `Location`
  * (a redirect or a created resource).
@@ -32,7 +34,7 @@ export interface LinkRewriteInput {
  */
 export function rewriteLinkHeader(value: string, input: LinkRewriteInput): string {
   const base = new URL(input.providerBase);
-  const basePath = base.pathname.replace(/\/+$/, '');
+  const basePath = basePathOf(base);
   let out = '';
   let copiedUpTo = 0;
   let inQuotes = false;
@@ -63,7 +65,7 @@ export function rewriteLinkHeader(value: string, input: LinkRewriteInput): strin
 /** Rewrites a `Location` header value the same way, when it points into the provider's API. */
 export function rewriteLocationHeader(value: string, input: LinkRewriteInput): string {
   const base = new URL(input.providerBase);
-  return rewriteTarget(value.trim(), base, base.pathname.replace(/\/+$/, ''), input) ?? value;
+  return rewriteTarget(value.trim(), base, basePathOf(base), input) ?? value;
 }
 
 /** The relay URL for one link target, or null to leave it alone (another origin, outside the base path, malformed). */
@@ -74,9 +76,8 @@ function rewriteTarget(target: string, base: URL, basePath: string, input: LinkR
   } catch {
     return null;
   }
-  if (url.origin !== base.origin || url.username !== '' || url.password !== '') return null;
+  if (!isUnderBase(url, base, basePath)) return null;
   const path = url.pathname;
-  if (basePath !== '' && path !== basePath && !path.startsWith(`${basePath}/`)) return null;
   const name = input.queryCredentialName;
   // Re-serialising the query re-encodes it, so only a link that carries the credential pays for it.
   if (name !== undefined && url.searchParams.has(name)) url.searchParams.delete(name);

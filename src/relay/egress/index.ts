@@ -40,4 +40,4 @@ export {
   type EgressPolicy,
   STRICT_EGRESS_POLICY,
 } from './policy.ts';
-export { assertOriginAllowed, joinProviderUrl } from './safe-url.ts';
+export { assertOriginAllowed, basePathOf, isUnderBase, joinProviderUrl } from './safe-url.ts';

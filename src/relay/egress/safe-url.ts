@@ -71,6 +71,24 @@ function normaliseQuery(query: string | undefined): string {
   return `?${body}`;
 }
 
+/** A provider base URL's path without its trailing slashes: caller paths are joined below it. */
+export function basePathOf(base: URL): string {
+  return base.pathname.replace(/\/+$/, '');
+}
+
+/**
+ * Whether `url` lies under a provider base URL: the base's origin, no user info, and a path at or below `basePath`
+ * (`basePathOf(base)`), at a segment boundary (`/v2x` is not under `/v2`).
+ */
+export function isUnderBase(url: URL, base: URL, basePath: string): boolean {
+  return (
+    url.origin === base.origin &&
+    url.username === '' &&
+    url.password === '' &&
+    (url.pathname === basePath || url.pathname.startsWith(`${basePath}/`))
+  );
+}
+
 /**
  * Joins a caller path (and query) onto a provider base URL. Throws `invalid_relay_path` (400) unless the result has
  * the base's origin and lies under its path. A `?` in `callerPath` starts the query when `query` is not given.
@@ -86,7 +104,7 @@ export function joinProviderUrl(baseUrl: string, callerPath: string, query?: str
       status: 500,
     });
   }
-  const basePath = base.pathname.replace(/\/+$/, '');
+  const basePath = basePathOf(base);
 
   let path = callerPath;
   let rawQuery = query;
@@ -105,13 +123,7 @@ export function joinProviderUrl(baseUrl: string, callerPath: string, query?: str
   const result = new URL(`${base.origin}${basePath}${path}${search}`);
   // Defence in depth: the checks above should make these impossible; verify the parsed result anyway.
   const expectedPath = `${basePath}${path}`;
-  if (
-    result.origin !== base.origin ||
-    result.username !== '' ||
-    result.password !== '' ||
-    result.pathname !== expectedPath ||
-    !(result.pathname === basePath || result.pathname.startsWith(`${basePath}/`))
-  ) {
+  if (!isUnderBase(result, base, basePath) || result.pathname !== expectedPath) {
     throw invalidPath('it leaves the provider base URL');
   }
   return result;
