@@ -115,7 +115,7 @@ async function resolveRelayConnection(
     async forceRefresh() {
       if (authMethod === 'api_key') return null;
       const fresh = await ctx.tokens.refresher.ensureFresh(account, {
-        kind: 'forced',
+        kind: 'rejected',
         staleVersion: account.token_version,
       });
       // Nothing new to retry with (a non-expiring token, or a refresh that could not run): let the 401 through.

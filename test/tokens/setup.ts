@@ -8,6 +8,8 @@ export async function createFakeIntegration(
   provider: FakeProvider,
   slug = 'acme',
   scopes: string[] = ['read', 'write'],
+  /** More custom-provider fields, e.g. `api_base_url` for the relay. */
+  customProvider: Record<string, unknown> = {},
 ) {
   const res = await api(pipes, 'POST', '/data-integrations', {
     key,
@@ -22,6 +24,7 @@ export async function createFakeIntegration(
         token_url: `${provider.url}/token`,
         token_body_content_type: 'application/x-www-form-urlencoded',
         authenticate_via: 'request_body',
+        ...customProvider,
       },
     },
   });

@@ -40,6 +40,13 @@ export interface RefreshOptions {
   transientRetries: number;
   /** After a failed refresh, callers are not sent to the provider again for this long (no hot loop). */
   cooldownMs: number;
+  /**
+   * A token Pipes obtained less than this long ago is not refreshed because a provider answered 401 to it. A token
+   * that new was not refused for its age (a provider that says 401 for a missing scope or a wrong instance does so
+   * on every call), and refreshing on each such 401 would call the token endpoint, and rotate the refresh token, once
+   * per relayed call.
+   */
+  rejectedTokenMinAgeMs: number;
 }
 
 export const DEFAULT_REFRESH_OPTIONS: RefreshOptions = {
@@ -48,6 +55,7 @@ export const DEFAULT_REFRESH_OPTIONS: RefreshOptions = {
   pollMs: 40,
   transientRetries: 2,
   cooldownMs: 30_000,
+  rejectedTokenMinAgeMs: 30_000,
 };
 
 export type RefreshReason =
@@ -55,8 +63,13 @@ export type RefreshReason =
   | { kind: 'expiry' }
   /** The background refresher's keep-alive or ahead-of-expiry run: refresh if `next_refresh_at` is due. */
   | { kind: 'scheduled' }
-  /** A provider said 401 to this token version: refresh unless someone already replaced it. */
-  | { kind: 'forced'; staleVersion: number };
+  /** The background refresher claimed this token version: refresh unless someone already replaced it. */
+  | { kind: 'forced'; staleVersion: number }
+  /**
+   * A provider said 401 to this token version: refresh unless someone already replaced it, or Pipes obtained it
+   * less than `rejectedTokenMinAgeMs` ago.
+   */
+  | { kind: 'rejected'; staleVersion: number };
 
 export type FreshAccount =
   | { kind: 'fresh'; row: ConnectedAccountTable; accessToken: string }
@@ -124,8 +137,14 @@ export class SingleFlightRefresher {
           row.next_refresh_at !== null &&
           row.next_refresh_at <= now
         );
-      default:
+      case 'forced':
         return canRenew(row) && row.token_version === reason.staleVersion;
+      default:
+        return (
+          canRenew(row) &&
+          row.token_version === reason.staleVersion &&
+          (row.last_refresh_at === null || now - row.last_refresh_at >= this.options.rejectedTokenMinAgeMs)
+        );
     }
   }
 
