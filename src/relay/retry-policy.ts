@@ -31,6 +31,19 @@ function headerOf(headers: IncomingHttpHeaders, name: string): string | undefine
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * The catalog's `remaining_header` as a number: undefined when the provider did not send it, or sent it empty or
+ * unreadable. One reading for every rule below, so that a response never counts as exhausted for one and not for
+ * another.
+ */
+function remainingOf(headers: IncomingHttpHeaders, rateLimit: RateLimit): number | undefined {
+  if (rateLimit.remaining_header === undefined) return undefined;
+  const value = headerOf(headers, rateLimit.remaining_header)?.trim();
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
 /** `Retry-After`: delay seconds or an HTTP date. Null when absent or unreadable. */
 export function parseRetryAfter(value: string | undefined, now: number): number | null {
   if (value === undefined) return null;
@@ -59,7 +72,7 @@ function parseReset(value: string | undefined, unit: RateLimit['reset_unit'], no
 /**
  * The wait the provider asks for, in ms, or null without a hint. `Retry-After` (or the catalog's
  * `retry_after_header`) first; then the reset header, used when the remaining count is 0 or on a 429 that has no
- * remaining header.
+ * remaining header (or an empty or unreadable one).
  */
 export function providerWaitMs(
   status: number,
@@ -74,9 +87,8 @@ export function providerWaitMs(
       : null);
   if (retryAfter !== null) return retryAfter;
   if (rateLimit.reset_header === undefined) return null;
-  const remaining =
-    rateLimit.remaining_header === undefined ? undefined : headerOf(headers, rateLimit.remaining_header);
-  const exhausted = remaining === undefined ? status === 429 : Number(remaining.trim()) === 0;
+  const remaining = remainingOf(headers, rateLimit);
+  const exhausted = remaining === undefined ? status === 429 : remaining === 0;
   if (!exhausted) return null;
   return parseReset(headerOf(headers, rateLimit.reset_header), rateLimit.reset_unit, now);
 }
@@ -88,10 +100,7 @@ export function providerWaitMs(
  * providers whose catalog entry names those headers: elsewhere a 403 stays a refusal.
  */
 export function isRateLimited403(headers: IncomingHttpHeaders, rateLimit: RateLimit): boolean {
-  if (rateLimit.remaining_header !== undefined) {
-    const remaining = headerOf(headers, rateLimit.remaining_header);
-    if (remaining !== undefined && remaining.trim() !== '' && Number(remaining.trim()) === 0) return true;
-  }
+  if (remainingOf(headers, rateLimit) === 0) return true;
   return (
     rateLimit.retry_after_header !== undefined &&
     headerOf(headers, rateLimit.retry_after_header) !== undefined
@@ -107,9 +116,7 @@ export function exhaustedUntil(
   rateLimit: RateLimit,
   now: number,
 ): number | null {
-  if (rateLimit.remaining_header === undefined || rateLimit.reset_header === undefined) return null;
-  const remaining = headerOf(headers, rateLimit.remaining_header);
-  if (remaining === undefined || Number(remaining.trim()) !== 0) return null;
+  if (rateLimit.reset_header === undefined || remainingOf(headers, rateLimit) !== 0) return null;
   const wait = parseReset(headerOf(headers, rateLimit.reset_header), rateLimit.reset_unit, now);
   return wait === null ? null : now + wait;
 }

@@ -59,6 +59,12 @@ describe('relay tokens', () => {
 
 describe('retry policy', () => {
   const now = Date.parse('2026-01-01T00:00:00Z');
+  const rl = {
+    reset_header: 'x-reset',
+    remaining_header: 'x-remaining',
+    reset_unit: 'epoch_seconds' as const,
+  };
+  const reset = String(now / 1000 + 7);
 
   test('Retry-After in seconds or as an HTTP date; garbage is no hint', () => {
     assert.equal(parseRetryAfter('3', now), 3000);
@@ -69,12 +75,6 @@ describe('retry policy', () => {
   });
 
   test('the catalog reset header is read in its unit, only when the quota is spent', () => {
-    const rl = {
-      reset_header: 'x-reset',
-      remaining_header: 'x-remaining',
-      reset_unit: 'epoch_seconds' as const,
-    };
-    const reset = String(now / 1000 + 7);
     assert.equal(providerWaitMs(429, { 'x-reset': reset, 'x-remaining': '0' }, rl, now), 7000);
     assert.equal(providerWaitMs(429, { 'x-reset': reset, 'x-remaining': '5' }, rl, now), null);
     assert.equal(
@@ -87,6 +87,18 @@ describe('retry policy', () => {
     );
     assert.equal(exhaustedUntil({ 'x-reset': reset, 'x-remaining': '0' }, rl, now), now + 7000);
     assert.equal(exhaustedUntil({ 'x-reset': reset, 'x-remaining': '1' }, rl, now), null);
+  });
+
+  test('an empty or unreadable remaining header reads as absent, the same for every rule', () => {
+    for (const remaining of ['', '  ', 'n/a']) {
+      const headers = { 'x-reset': reset, 'x-remaining': remaining };
+      // Not a spent quota: nothing is held back, and a 403 stays a refusal...
+      assert.equal(exhaustedUntil(headers, rl, now), null, remaining);
+      assert.equal(isRateLimited403(headers, rl), false, remaining);
+      assert.equal(providerWaitMs(503, headers, rl, now), null, remaining);
+      // ...while a 429 without a readable count still waits for the reset, as with no remaining header at all.
+      assert.equal(providerWaitMs(429, headers, rl, now), 7000, remaining);
+    }
   });
 
   test("a 403 counts as a rate limit only by the catalog's headers: remaining 0, or its Retry-After", () => {
