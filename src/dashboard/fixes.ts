@@ -54,6 +54,8 @@ export function fixFor(code: string | null | undefined, context: FixContext = {}
     case 'refresh_outcome_unknown':
     case 'needs_reauthorization':
       return reauthorize(context, `${name} no longer accepts this connection's refresh token.`);
+    case 'token_expired':
+      return reauthorize(context, `The access token expired and ${name} gave no refresh token to renew it.`);
     case 'imported_without_tokens':
       return reauthorize(context, 'The connection was imported without usable tokens.');
     case 'set_by_api':

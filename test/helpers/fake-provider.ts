@@ -38,8 +38,11 @@ export class FakeProvider {
   private readonly refreshTokens = new Map<string, RefreshRecord>();
   private readonly revokedFamilies = new Set<string>();
   readonly accessTokens = new Set<string>();
-  /** When set, the next token requests answer with this status and body. */
-  scripted: { status: number; body: string; headers?: Record<string, string> }[] = [];
+  /**
+   * When set, the next token requests answer with this status and body; `drop` processes nothing and destroys the
+   * socket instead (an answer that never arrives).
+   */
+  scripted: ({ status: number; body: string; headers?: Record<string, string> } | { drop: true })[] = [];
   private server!: Server;
   url = '';
   /** Token requests being handled right now, and the most there ever were at once. */
@@ -196,6 +199,10 @@ export class FakeProvider {
       await this.hold();
     }
     const scripted = this.scripted.shift();
+    if (scripted && 'drop' in scripted) {
+      req.socket.destroy();
+      return;
+    }
     if (scripted) {
       res.writeHead(scripted.status, { 'content-type': 'application/json', ...scripted.headers });
       res.end(scripted.body);

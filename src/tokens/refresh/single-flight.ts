@@ -101,6 +101,7 @@ export class SingleFlightRefresher {
     reason: RefreshReason = { kind: 'expiry' },
   ): Promise<FreshAccount> {
     if (account.state === 'needs_reauthorization') return { kind: 'needs_reauthorization', row: account };
+    if (expiredForGood(account, this.ctx.clock.now())) return this.markExpired(account, reason);
     if (!this.wantsRefresh(account, reason, this.ctx.clock.now())) return this.present(account);
     const key = account.id;
     const running = this.inFlight.get(key);
@@ -116,7 +117,8 @@ export class SingleFlightRefresher {
    * without a token is due at once. Vending memoizes its answers up to this moment (src/store/stamped-memo.ts).
    */
   freshUntil(row: ConnectedAccountTable): number {
-    if (!canRenew(row)) return Number.POSITIVE_INFINITY;
+    // A token nothing can renew is handed out as it is until it expires, and never after (`expiredForGood`).
+    if (!canRenew(row)) return row.expires_at ?? Number.POSITIVE_INFINITY;
     // No refresh token for client credentials: a new grant replaces the token when it is missing or due.
     if (row.auth_method === 'client_credentials' && row.access_token === null)
       return Number.NEGATIVE_INFINITY;
@@ -149,10 +151,53 @@ export class SingleFlightRefresher {
   }
 
   private present(row: ConnectedAccountTable): FreshAccount {
-    if (row.state !== 'connected') return { kind: 'needs_reauthorization', row };
+    if (row.state !== 'connected' || expiredForGood(row, this.ctx.clock.now()))
+      return { kind: 'needs_reauthorization', row };
     const accessToken = this.secrets.open(this.ctx.vault, row, 'access_token', row.access_token);
     if (accessToken === null) return { kind: 'needs_reauthorization', row };
     return { kind: 'fresh', row, accessToken };
+  }
+
+  /**
+   * A connected token that expired with nothing to renew it (no refresh token: Google without offline access, a
+   * sandbox grant without `offline_access`, an import without one) is marked as needing reauthorization, with its
+   * event, once: a compare-and-set on the version the caller read, like an `invalid_grant`.
+   */
+  private async markExpired(row: ConnectedAccountTable, reason: RefreshReason): Promise<FreshAccount> {
+    const now = this.ctx.clock.now();
+    const marked = await this.ctx.store.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('connected_accounts')
+        .set({
+          state: 'needs_reauthorization',
+          reauthorization_reason: 'token_expired',
+          next_refresh_at: null,
+          updated_at: now,
+        })
+        .where('id', '=', row.id)
+        .where('token_version', '=', row.token_version)
+        .where('generation', '=', row.generation)
+        .where('state', '=', 'connected')
+        .returningAll()
+        .executeTakeFirst();
+      if (!updated) return undefined;
+      await recordAccountEvent(trx, updated, 'pipes.connected_account.reauthorization_needed', now);
+      return updated;
+    });
+    if (marked) {
+      this.ctx.log.info(
+        { account: row.id, reason: 'token_expired' },
+        'connected account needs reauthorization',
+      );
+      return { kind: 'needs_reauthorization', row: marked };
+    }
+    // Changed meanwhile (new tokens, marked, deleted): decide again on the row as it now is.
+    const current = await this.readRow(row.id);
+    if (!current)
+      throw new PipesError('connected_account_not_found', 'Connected account not found.', { status: 404 });
+    return expiredForGood(current, now) && current.state === 'connected'
+      ? { kind: 'needs_reauthorization', row: current }
+      : this.ensureFresh(current, reason);
   }
 
   private async readRow(id: string): Promise<ConnectedAccountTable | undefined> {
@@ -262,7 +307,7 @@ export class SingleFlightRefresher {
         (row.auth_method === 'client_credentials' && lastError?.kind === 'invalid_client');
       if (lastError && grantIsDead)
         return await this.commitInvalidGrant(row, fence, outcomeUnknown || sawAmbiguous, lastError);
-      return await this.commitFailure(row, fence, lastError);
+      return await this.commitFailure(row, fence, lastError, outcomeUnknown || sawAmbiguous);
     } finally {
       await release().catch((error) =>
         this.ctx.log.warn({ err: error, account: row.id }, 'could not release refresh lease'),
@@ -403,10 +448,13 @@ export class SingleFlightRefresher {
     row: ConnectedAccountTable,
     fence: number,
     error: TokenEndpointError | undefined,
+    outcomeUnknown: boolean,
   ): Promise<FreshAccount> {
     const now = this.ctx.clock.now();
     const cooldown = Math.max(this.options.cooldownMs, error?.retryAfterMs ?? 0);
-    const keepJournal = error?.ambiguous === true;
+    // Any attempt that may have reached the provider (this holder's or a crashed one's) leaves the outcome unknown,
+    // whatever the last attempt said.
+    const keepJournal = outcomeUnknown || error?.ambiguous === true;
     await this.ctx.store.db
       .updateTable('connected_accounts')
       .set((eb) => ({
@@ -420,6 +468,9 @@ export class SingleFlightRefresher {
         updated_at: now,
       }))
       .where('id', '=', row.id)
+      // Only the grant this holder refreshed: one re-authorized or replaced meanwhile keeps its clean state.
+      .where('token_version', '=', row.token_version)
+      .where('generation', '=', row.generation)
       .where('lease_fence', '=', fence)
       .execute();
     const current = (await this.readRow(row.id)) ?? row;
@@ -457,6 +508,11 @@ function describeProviderError(error: TokenEndpointError): string {
     (p): p is string => !!p,
   );
   return parts.join(': ').slice(0, 500);
+}
+
+/** A connected token past its expiry that Pipes cannot renew: it is never handed out again. */
+function expiredForGood(row: ConnectedAccountTable, now: number): boolean {
+  return row.state === 'connected' && !canRenew(row) && row.expires_at !== null && row.expires_at <= now;
 }
 
 /** Whether Pipes can get a new token for this row by itself: a client-credentials grant, or a refresh token. */
