@@ -380,22 +380,28 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
    * How this call's `Link` and `Location` targets are pointed back at the relay (`links.ts`): under the relay URL the
    * caller used.
    * Not for an API-key call to a `Pipes-Target-Origin`: a plain relay URL would lead to the provider's main origin,
-   * so those links stay as sent (a relay token carries its target origin, so its links are rewritten).
+   * so those links keep pointing at the provider (a relay token carries its target origin, so its links are
+   * rewritten). Either way no link may lead the caller back to Pipes itself.
    */
-  #links(): LinkRewriteInput | undefined {
+  #links(): LinkRewriteInput {
     const { relayToken, targetOrigin, connection } = this.#input;
-    if (relayToken === undefined && targetOrigin !== undefined) return undefined;
     const { publicUrl } = this.#env;
     const slug = connection.provider.slug;
     const query = this.#path.indexOf('?');
+    const pipesHosts = [new URL(publicUrl).host];
+    const host = this.#req.headers.host?.toLowerCase();
+    if (host !== undefined && host !== pipesHosts[0]) pipesHosts.push(host);
     return {
       providerBase: this.#base,
       requestUrl: this.#origin + (query === -1 ? this.#path : this.#path.slice(0, query)),
       relayBase:
-        relayToken === undefined
-          ? `${publicUrl}/relay/${slug}`
-          : `${publicUrl}/relay/t/${relayToken}/${slug}`,
+        relayToken !== undefined
+          ? `${publicUrl}/relay/t/${relayToken}/${slug}`
+          : targetOrigin === undefined
+            ? `${publicUrl}/relay/${slug}`
+            : null,
       queryCredentialName: this.#queryCredentialName,
+      pipesHosts,
     };
   }
 

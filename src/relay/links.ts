@@ -15,14 +15,25 @@ import { basePathOf, isUnderBase } from './egress/index.ts';
  * `https://api.github.com/repositories/{id}`, which a fetch-based SDK follows by itself. Rewritten, the client follows it
  * into the relay, which calls the provider afresh with every check; a `Location` elsewhere (a signed download URL on
  * another host) stays as sent, and the relay itself still never follows a redirect.
+ *
+ * Two rules keep a hostile provider from turning a link against the caller, whose client resolves what it gets
+ * against the relay URL (Pipes' origin) and follows it with its own headers, the Pipes API key included:
+ * - a relative target that is not rewritten is sent as an absolute URL on the provider, where the provider meant it;
+ *   passed on as sent, `Location: /data-integrations/github` after a `DELETE` made fetch delete that integration;
+ * - a target on Pipes' own host (its public URL's, or the one the caller used) is dropped with its whole header.
  */
 export interface LinkRewriteInput {
   /** The provider base URL this call went under (`https://api.github.com`, `https://slack.com/api`). */
   providerBase: string;
   /** The URL of the provider request, for relative link targets (without its query: it may hold a credential). */
   requestUrl: string;
-  /** Where the same part of the API is reached through the relay (`https://pipes…/relay/github`, or the token form). */
-  relayBase: string;
+  /**
+   * Where the same part of the API is reached through the relay (`https://pipes…/relay/github`, or the token form);
+   * null to leave targets into the API pointing at the provider (an API-key call to a `Pipes-Target-Origin`).
+   */
+  relayBase: string | null;
+  /** Pipes' own hosts (`host[:port]`, lower case): a link there is dropped with its header, never passed on. */
+  pipesHosts: readonly string[];
   /** The query parameter that carries the credential for `query`-style providers: removed from rewritten links. */
   queryCredentialName: string | undefined;
 }
@@ -32,7 +43,7 @@ export interface LinkRewriteInput {
  * a library: only the targets change, and the parameters (quoted strings that may themselves contain `<`, `,` or `;`)
  * must reach the caller exactly as sent.
  */
-export function rewriteLinkHeader(value: string, input: LinkRewriteInput): string {
+export function rewriteLinkHeader(value: string, input: LinkRewriteInput): string | null {
   const base = new URL(input.providerBase);
   const basePath = basePathOf(base);
   let out = '';
@@ -52,8 +63,10 @@ export function rewriteLinkHeader(value: string, input: LinkRewriteInput): strin
     if (char !== '<') continue;
     const end = value.indexOf('>', i + 1);
     if (end === -1) break;
-    const rewritten = rewriteTarget(value.slice(i + 1, end), base, basePath, input);
-    if (rewritten !== null) {
+    const target = value.slice(i + 1, end);
+    const rewritten = rewriteTarget(target, base, basePath, input);
+    if (rewritten === DROP) return null;
+    if (rewritten !== target) {
       out += `${value.slice(copiedUpTo, i + 1)}${rewritten}`;
       copiedUpTo = end;
     }
@@ -62,21 +75,40 @@ export function rewriteLinkHeader(value: string, input: LinkRewriteInput): strin
   return copiedUpTo === 0 ? value : out + value.slice(copiedUpTo);
 }
 
-/** Rewrites a `Location` header value the same way, when it points into the provider's API. */
-export function rewriteLocationHeader(value: string, input: LinkRewriteInput): string {
+/** Rewrites a `Location` header value by the same rules; null to drop the header. */
+export function rewriteLocationHeader(value: string, input: LinkRewriteInput): string | null {
   const base = new URL(input.providerBase);
-  return rewriteTarget(value.trim(), base, basePathOf(base), input) ?? value;
+  const target = value.trim();
+  const rewritten = rewriteTarget(target, base, basePathOf(base), input);
+  if (rewritten === DROP) return null;
+  return rewritten === target ? value : rewritten;
 }
 
-/** The relay URL for one link target, or null to leave it alone (another origin, outside the base path, malformed). */
-function rewriteTarget(target: string, base: URL, basePath: string, input: LinkRewriteInput): string | null {
+const DROP = Symbol('drop');
+/** A scheme: the target is an absolute URL, which a client resolves the same against any base. */
+const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * What to send for one link target: its relay URL when it points into the part of the provider's API this call
+ * could reach; the target made absolute on the provider when it was relative; DROP when it leads to Pipes itself;
+ * otherwise the target as sent (another origin, or malformed: a client cannot resolve it either).
+ */
+function rewriteTarget(
+  target: string,
+  base: URL,
+  basePath: string,
+  input: LinkRewriteInput,
+): string | typeof DROP {
   let url: URL;
   try {
     url = new URL(target, input.requestUrl);
   } catch {
-    return null;
+    return target;
   }
-  if (!isUnderBase(url, base, basePath)) return null;
+  if (input.pipesHosts.includes(url.host)) return DROP;
+  if (input.relayBase === null || !isUnderBase(url, base, basePath)) {
+    return ABSOLUTE.test(target) ? target : url.href;
+  }
   const path = url.pathname;
   const name = input.queryCredentialName;
   // Re-serialising the query re-encodes it, so only a link that carries the credential pays for it.

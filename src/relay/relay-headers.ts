@@ -92,7 +92,8 @@ export function buildRequestHeaders(
  * HSTS and similar headers are dropped (as by `filterResponseHeaders`), and so are any `Pipes-*` header (ours alone)
  * and any header whose value contains one of `secrets`. Repeated headers are joined with ", ". With `links`, the
  * `Link` and `Location` targets into the provider's API are pointed back at the relay (`links.ts`) before that check,
- * so a link that carried a query credential loses it rather than the whole header.
+ * so a link that carried a query credential loses it rather than the whole header; relative targets are made absolute
+ * on the provider, and a header with a target on Pipes' own host is dropped.
  */
 export function appendResponseHeaders(
   incoming: IncomingHttpHeaders,
@@ -115,10 +116,10 @@ export function appendResponseHeaders(
     }
     if (value === undefined) continue;
     if (links !== undefined) {
-      if (name === 'link') value = rewriteLinkHeader(value, links);
-      else if (name === 'location') value = rewriteLocationHeader(value, links);
+      if (name === 'link') value = rewriteLinkHeader(value, links) ?? undefined;
+      else if (name === 'location') value = rewriteLocationHeader(value, links) ?? undefined;
     }
-    if (containsSecret(value, secrets)) continue;
+    if (value === undefined || containsSecret(value, secrets)) continue;
     out.push(name, value);
   }
 }

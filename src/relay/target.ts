@@ -47,6 +47,8 @@ export interface BuildTargetInput {
 
 interface ResolvedBase {
   base: string;
+  /** The base URL's origin: a `Pipes-Target-Origin` equal to it keeps the base path. */
+  baseOrigin: string;
   allowed: string[] | null;
 }
 
@@ -88,7 +90,8 @@ export class TargetBuilder {
     const key = configKey(bases.fields, config);
     let entry = byConfig.get(key);
     if (entry === undefined) {
-      entry = { base: resolveBaseUrl(provider, config), allowed: null };
+      const base = resolveBaseUrl(provider, config);
+      entry = { base, baseOrigin: new URL(base).origin, allowed: null };
       if (byConfig.size >= CACHE_LIMIT) byConfig.clear();
       byConfig.set(key, entry);
     }
@@ -101,7 +104,10 @@ export class TargetBuilder {
     let base = resolved.base;
     if (input.targetOrigin !== undefined) {
       resolved.allowed ??= resolveAllowedOrigins(provider, config, resolved.base);
-      base = assertOriginAllowed(input.targetOrigin, resolved.allowed).origin;
+      const origin = assertOriginAllowed(input.targetOrigin, resolved.allowed).origin;
+      // A target origin is for the provider's other hosts (Dropbox's content host). Naming the base URL's own origin
+      // must not lift its path: `/v3/company/{realm}` would otherwise reach every other company's path.
+      if (origin !== resolved.baseOrigin) base = origin;
     }
     // Credential-bearing queries are never memoised: the cache must not hold secrets.
     const memoKey =

@@ -80,6 +80,29 @@ describe('relay to a custom provider with api_base_url', () => {
     assert.equal(apiServer.requests.length, apiCalls);
   });
 
+  test("naming the base URL's own origin as the target origin keeps the base path", async () => {
+    const apiCalls = apiServer.requests.length;
+    // Before, this reached `/admin/delete-everything` with the connection's token: the origin replaced the base.
+    const header = await relay('/relay/acme-api/users/me', { 'pipes-target-origin': apiServer.url });
+    assert.equal(header.status, 200, await header.clone().text());
+    assert.deepEqual(await header.json(), { host: 'api', url: '/v2/users/me' });
+
+    const minted = await api(pipes, 'POST', '/relay/tokens', {
+      key: pipes.sandboxKey,
+      body: { provider: 'acme-api', user_id: 'user_1', target_origin: apiServer.url },
+    });
+    assert.equal(minted.status, 201, minted.text);
+    const viaToken = await fetch(
+      `${pipes.url}/relay/t/${minted.json.token}/acme-api/admin/delete-everything`,
+    );
+    assert.equal(viaToken.status, 200, await viaToken.clone().text());
+    assert.deepEqual(await viaToken.json(), { host: 'api', url: '/v2/admin/delete-everything' });
+    assert.deepEqual(
+      apiServer.requests.slice(apiCalls).map((r) => r.url),
+      ['/v2/users/me', '/v2/admin/delete-everything'],
+    );
+  });
+
   test('without api_base_url the relay keeps the token endpoint origin (older definitions unchanged)', async () => {
     await setUp('acme-legacy', null);
     const response = await relay('/relay/acme-legacy/anything');

@@ -8,12 +8,13 @@ import { type FakeProvider, json, relayHeaders, startFakeProvider } from './help
 
 const RELAY = 'https://pipes.example.com/relay/acme';
 
-function rewrite(value: string, overrides: Partial<LinkRewriteInput> = {}): string {
+function rewrite(value: string, overrides: Partial<LinkRewriteInput> = {}): string | null {
   return rewriteLinkHeader(value, {
     providerBase: 'https://api.acme.test/v2',
     requestUrl: 'https://api.acme.test/v2/projects/7/issues',
     relayBase: RELAY,
     queryCredentialName: undefined,
+    pipesHosts: ['pipes.example.com', 'pipes.internal:8080'],
     ...overrides,
   });
 }
@@ -90,12 +91,41 @@ describe('Link header rewriting', () => {
   });
 });
 
+describe('links that would lead the caller back to Pipes', () => {
+  test('a relative target outside the base is made absolute on the provider, never left to resolve against the relay', () => {
+    assert.equal(
+      rewrite('</v1/projects?page=2>; rel="next", <../../../v2x/a>; rel="alternate"'),
+      '<https://api.acme.test/v1/projects?page=2>; rel="next", <https://api.acme.test/v2x/a>; rel="alternate"',
+    );
+    assert.equal(rewrite('<//cdn.acme.test/x>; rel="preload"'), '<https://cdn.acme.test/x>; rel="preload"');
+  });
+
+  test("a header with any target on Pipes' own host is dropped whole", () => {
+    assert.equal(rewrite('<https://pipes.example.com/data-integrations/github>; rel="next"'), null);
+    assert.equal(
+      rewrite('<https://api.acme.test/v2/a>; rel="next", <http://pipes.internal:8080/api-keys>; rel="x"'),
+      null,
+    );
+    // Any scheme or user info on that host too.
+    assert.equal(rewrite('<https://user@pipes.example.com/x>; rel="next"'), null);
+  });
+
+  test('without a relay base (an API-key call to a target origin) links into the API keep pointing at the provider', () => {
+    assert.equal(
+      rewrite('<https://api.acme.test/v2/a?page=2>; rel="next", </v2/b>; rel="prev"', { relayBase: null }),
+      '<https://api.acme.test/v2/a?page=2>; rel="next", <https://api.acme.test/v2/b>; rel="prev"',
+    );
+    assert.equal(rewrite('<https://pipes.example.com/x>; rel="next"', { relayBase: null }), null);
+  });
+});
+
 describe('Location header rewriting', () => {
   const input: LinkRewriteInput = {
     providerBase: 'https://api.acme.test/v2',
     requestUrl: 'https://api.acme.test/v2/projects/7',
     relayBase: RELAY,
     queryCredentialName: undefined,
+    pipesHosts: ['pipes.example.com'],
   };
 
   test('a location in the provider API points at the relay; anything else stays as sent', () => {
@@ -106,12 +136,18 @@ describe('Location header rewriting', () => {
     assert.equal(rewriteLocationHeader('/v2/projects/8', input), `${RELAY}/projects/8`);
     for (const value of [
       'https://codeload.acme.test/archive.tar.gz?sig=abc',
-      '/login',
       'https://api.acme.test/v1/projects/8',
       'http://[::1',
     ]) {
       assert.equal(rewriteLocationHeader(value, input), value, value);
     }
+    // Relative elsewhere: absolute on the provider. On Pipes' host: dropped.
+    assert.equal(rewriteLocationHeader('/login', input), 'https://api.acme.test/login');
+    assert.equal(
+      rewriteLocationHeader('/data-integrations/github', input),
+      'https://api.acme.test/data-integrations/github',
+    );
+    assert.equal(rewriteLocationHeader('https://pipes.example.com/data-integrations/github', input), null);
   });
 });
 
@@ -128,6 +164,16 @@ describe('pagination links through the relay', () => {
   before(async () => {
     apiServer = await startFakeProvider((req, res) => {
       const url = new URL(req.url ?? '/', 'http://provider.invalid');
+      // A hostile provider sends a DELETE's client to Pipes' own API: relative, and absolute on Pipes' host.
+      if (req.method === 'DELETE' && url.pathname.startsWith('/v2/files/')) {
+        const location =
+          url.pathname === '/v2/files/relative'
+            ? '/data-integrations/acme-pages'
+            : `${pipes.config.publicUrl}/data-integrations/acme-pages`;
+        res.writeHead(307, { location, 'content-length': '0' });
+        res.end();
+        return;
+      }
       // A moved resource, as GitHub answers for a renamed repository.
       if (url.pathname === '/v2/old-items') {
         res.writeHead(301, {
@@ -250,6 +296,41 @@ describe('pagination links through the relay', () => {
       ['/v2/old-items', '/v2/old-items', '/v2/items?page=2&per_page=2'],
     );
     for (const call of calls) assert.equal(call.headers.authorization, `Bearer ${ACCESS_TOKEN}`);
+  });
+
+  test("a redirect toward Pipes' own API never reaches it with the caller's API key", async () => {
+    const relayBase = `${pipes.config.publicUrl}/relay/acme-pages`;
+    const headers = relayHeaders(pipes.sandboxKey);
+    const relative = await fetch(`${relayBase}/files/relative`, {
+      method: 'DELETE',
+      headers,
+      redirect: 'manual',
+    });
+    assert.equal(relative.status, 307);
+    assert.equal(relative.headers.get('location'), `${apiServer.url}/data-integrations/acme-pages`);
+    const absolute = await fetch(`${relayBase}/files/absolute`, {
+      method: 'DELETE',
+      headers,
+      redirect: 'manual',
+    });
+    assert.equal(absolute.status, 307);
+    assert.equal(absolute.headers.get('location'), null);
+
+    // Followed the way fetch follows them: to the provider (without the API key, fetch drops it across origins),
+    // or not at all; the integration is still there.
+    const since = apiServer.requests.length;
+    for (const name of ['relative', 'absolute']) {
+      const followed = await fetch(`${relayBase}/files/${name}`, { method: 'DELETE', headers });
+      await followed.arrayBuffer();
+    }
+    const integration = await api(pipes, 'GET', '/data-integrations/acme-pages', { key: pipes.sandboxKey });
+    assert.equal(integration.status, 200, integration.text);
+    const calls = apiServer.requests.slice(since);
+    assert.deepEqual(
+      calls.map((call) => `${call.method} ${call.url}`),
+      ['DELETE /v2/files/relative', 'DELETE /data-integrations/acme-pages', 'DELETE /v2/files/absolute'],
+    );
+    assert.equal(calls[1]?.headers.authorization, undefined);
   });
 
   test('the fetch helper follows links the relay rewrote without sending them elsewhere', async () => {
