@@ -178,6 +178,13 @@ const rateLimitSchema = z.strictObject({
   remaining_header: headerName.optional(),
   limit_header: headerName.optional(),
   reset_unit: z.enum(['epoch_seconds', 'seconds', 'epoch_ms']).optional(),
+  /**
+   * For a provider with several independent quotas per credential: the header naming the one a response counted
+   * against (GitHub's `x-ratelimit-resource`: `core`, `search`, `graphql`…). A response that carries it and says its
+   * quota is spent holds no later call back, as the next call may count against another quota; a 429 or a rate-limit
+   * 403 is still waited out or passed through as usual.
+   */
+  resource_header: headerName.optional(),
 });
 
 const apiSchema = z.strictObject({
@@ -462,6 +469,9 @@ function checkApi(entry: Entry, issue: Issue): void {
   const r = a.rate_limit;
   if ((r.reset_header === undefined) !== (r.reset_unit === undefined)) {
     issue(['api', 'rate_limit', 'reset_unit'], 'reset_header and reset_unit go together');
+  }
+  if (r.resource_header !== undefined && r.remaining_header === undefined) {
+    issue(['api', 'rate_limit', 'resource_header'], 'is only used with remaining_header');
   }
 }
 

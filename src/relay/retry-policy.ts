@@ -44,6 +44,13 @@ function remainingOf(headers: IncomingHttpHeaders, rateLimit: RateLimit): number
   return Number.isFinite(n) ? n : undefined;
 }
 
+/** Whether the response names, in the catalog's `resource_header`, which of the provider's quotas it counted against. */
+function namesResource(headers: IncomingHttpHeaders, rateLimit: RateLimit): boolean {
+  if (rateLimit.resource_header === undefined) return false;
+  const value = headerOf(headers, rateLimit.resource_header)?.trim();
+  return value !== undefined && value !== '';
+}
+
 /** `Retry-After`: delay seconds or an HTTP date. Null when absent or unreadable. */
 export function parseRetryAfter(value: string | undefined, now: number): number | null {
   if (value === undefined) return null;
@@ -109,7 +116,9 @@ export function isRateLimited403(headers: IncomingHttpHeaders, rateLimit: RateLi
 
 /**
  * For any response: if the provider says the quota is spent (`remaining_header` = 0), until when (epoch ms) further
- * calls should be held back. Null otherwise.
+ * calls should be held back. Null otherwise, and also when the response names the quota it counted against
+ * (`resource_header`): a provider with several quotas per credential (GitHub: core, search, graphql…) may take the
+ * next call from another one, and holding it would refuse a call the provider would have served.
  */
 export function exhaustedUntil(
   headers: IncomingHttpHeaders,
@@ -117,6 +126,7 @@ export function exhaustedUntil(
   now: number,
 ): number | null {
   if (rateLimit.reset_header === undefined || remainingOf(headers, rateLimit) !== 0) return null;
+  if (namesResource(headers, rateLimit)) return null;
   const wait = parseReset(headerOf(headers, rateLimit.reset_header), rateLimit.reset_unit, now);
   return wait === null ? null : now + wait;
 }

@@ -5,8 +5,9 @@
  *   `relay_throttle: { "<slug>": { "requests_per_second": n, "burst": m, "scope": "connection" | "provider" } }`.
  *   A request that finds the bucket empty reserves the next token and waits for it (virtual scheduling), so waiting
  *   callers are served in order and never exceed the rate.
- * - A "hold until" per connection, learned from responses whose rate-limit `remaining` header is 0: the next calls
- *   wait for the provider's reset instead of earning a 429.
+ * - A "hold until" per connection, learned from responses whose rate-limit `remaining` header is 0 (unless the
+ *   response names which of several quotas it counted against: `exhaustedUntil`): the next calls wait for the
+ *   provider's reset instead of earning a 429.
  * A wait longer than the request's retry budget is not waited: the caller gets a Pipes 429 `relay_throttled`.
  */
 export interface ThrottleRule {

@@ -238,6 +238,10 @@ describe('the real provider catalog', () => {
     );
     assert.deepEqual(must('stripe').auth_methods, ['api_key']);
     assert.deepEqual(must('openai').auth_methods, ['api_key']);
+
+    // Several quotas per credential, and each response names the one it counted against.
+    assert.equal(must('github').api.rate_limit.resource_header, 'x-ratelimit-resource');
+    assert.equal(must('discord').api.rate_limit.resource_header, 'x-ratelimit-bucket');
   });
 
   test('entries are frozen so no caller can alter the shared catalog', () => {
@@ -474,6 +478,16 @@ describe('loadCatalog with broken entries', () => {
     assertCatalogError(
       catalogDir({ 'github.json': entry }),
       'providers/github.json: oauth.token_response.default_lifetime_seconds:',
+    );
+  });
+
+  test('a resource header without a remaining header is refused', () => {
+    const entry = github();
+    const api = entry['api'] as Record<string, unknown>;
+    api['rate_limit'] = { retry_after_header: 'retry-after', resource_header: 'x-ratelimit-resource' };
+    assertCatalogError(
+      catalogDir({ 'github.json': entry }),
+      'providers/github.json: api.rate_limit.resource_header: is only used with remaining_header',
     );
   });
 

@@ -95,6 +95,12 @@ describe('relay reliability: retries, refresh, throttle', () => {
     };
     account('gh-soon', testProvider('gh-soon', provider.url, githubLike));
     account('gh-later', testProvider('gh-later', provider.url, githubLike));
+    account(
+      'gh-quotas',
+      testProvider('gh-quotas', provider.url, {
+        rate_limit: { ...githubLike.rate_limit, resource_header: 'x-rate-resource' },
+      }),
+    );
   });
   after(async () => {
     await pipes.close();
@@ -212,6 +218,49 @@ describe('relay reliability: retries, refresh, throttle', () => {
     assert.equal(second.status, 200);
     assert.ok(Number(second.headers.get('pipes-throttled-ms')) > 0);
     await second.arrayBuffer();
+  });
+
+  test('a spent quota the response names (GitHub search) does not hold calls that count against another', async () => {
+    /** A 200 whose quota is spent until 50 s from now, naming that quota when `resource` is given. */
+    const spent =
+      (resource?: string): Answer =>
+      (res) =>
+        json(
+          res,
+          200,
+          { items: [] },
+          {
+            'x-rate-remaining': '0',
+            'x-rate-reset': String(Date.now() + 50_000),
+            ...(resource !== undefined ? { 'x-rate-resource': resource } : {}),
+          },
+        );
+    script = [spent('search'), (res) => json(res, 200, { login: 'octocat' }, { 'x-rate-resource': 'core' })];
+    const named = await hitsDuring(async () => {
+      const search = await call('gh-quotas');
+      assert.equal(search.status, 200);
+      await search.arrayBuffer();
+      const next = await call('gh-quotas');
+      assert.equal(next.status, 200);
+      assert.equal(next.headers.get('pipes-throttled-ms'), null);
+      assert.deepEqual(await bodyOf(next), { login: 'octocat' });
+    });
+    assert.equal(named.length, 2);
+
+    // The same provider without the header in the response: the spent quota is the connection's, held until reset.
+    script = [spent()];
+    const unnamed = await hitsDuring(async () => {
+      const first = await call('gh-quotas');
+      assert.equal(first.status, 200);
+      await first.arrayBuffer();
+      const held = await call('gh-quotas');
+      assert.equal(held.status, 429);
+      assert.equal(held.headers.get('pipes-error'), 'relay_throttled');
+      const advertised = Number(held.headers.get('retry-after'));
+      assert.ok(advertised >= 49 && advertised <= 50, String(advertised));
+      await held.arrayBuffer();
+    });
+    assert.equal(unnamed.length, 1);
   });
 
   test("a 403 that is the provider's rate limit is treated like a 429; any other 403 is a refusal", async () => {

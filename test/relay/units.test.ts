@@ -101,6 +101,25 @@ describe('retry policy', () => {
     }
   });
 
+  test('a spent quota that the response names (resource_header) holds nothing back; the reactive rules stay', () => {
+    const github = { ...rl, retry_after_header: 'retry-after', resource_header: 'x-resource' };
+    const search = { 'x-reset': reset, 'x-remaining': '0', 'x-resource': 'search' };
+    // GitHub's search quota is spent: the next call may count against core, so no hold is learned...
+    assert.equal(exhaustedUntil(search, github, now), null);
+    // ...but a 429 or a rate-limit 403 of that quota is still waited out until its reset.
+    assert.equal(isRateLimited403(search, github), true);
+    assert.equal(providerWaitMs(429, search, github, now), 7000);
+    assert.equal(providerWaitMs(403, search, github, now), 7000);
+    // Without the header (or with an empty one) the response says nothing of its quota: the hold is learned.
+    assert.equal(exhaustedUntil({ 'x-reset': reset, 'x-remaining': '0' }, github, now), now + 7000);
+    assert.equal(
+      exhaustedUntil({ 'x-reset': reset, 'x-remaining': '0', 'x-resource': ' ' }, github, now),
+      now + 7000,
+    );
+    // A provider whose catalog entry names no resource header keeps the hold, whatever the response carries.
+    assert.equal(exhaustedUntil(search, rl, now), now + 7000);
+  });
+
   test("a 403 counts as a rate limit only by the catalog's headers: remaining 0, or its Retry-After", () => {
     const github = { retry_after_header: 'retry-after', remaining_header: 'x-ratelimit-remaining' };
     assert.equal(isRateLimited403({ 'x-ratelimit-remaining': '0' }, github), true);
