@@ -41,10 +41,8 @@ export function createRelayFetch(options: RelayFetchOptions): typeof fetch {
   const upstream = options.upstreamBaseUrl === undefined ? null : new URL(options.upstreamBaseUrl);
   const upstreamPath = upstream === null ? '' : upstream.pathname.replace(/\/+$/, '');
 
-  const relayFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const isRelative = typeof input === 'string' && input.startsWith('/');
-    const request = new Request(isRelative ? `http://relay.invalid${input}` : input, init);
-    const url = new URL(request.url);
+  /** The relay URL for a call to `url`; sets the API key and the selection headers on `headers`. */
+  const toRelay = (url: URL, isRelative: boolean, headers: Headers): string => {
     let path = url.pathname;
     let targetOrigin: string | undefined;
     if (!isRelative && isUnder(url, relayBaseUrl)) {
@@ -59,7 +57,6 @@ export function createRelayFetch(options: RelayFetchOptions): typeof fetch {
         targetOrigin = url.origin;
       }
     }
-    const headers = new Headers(request.headers);
     headers.set('authorization', `Bearer ${options.apiKey}`);
     if (options.userId !== undefined) headers.set('pipes-user-id', options.userId);
     if (options.organizationId !== undefined) headers.set('pipes-organization-id', options.organizationId);
@@ -68,20 +65,158 @@ export function createRelayFetch(options: RelayFetchOptions): typeof fetch {
     }
     if (options.connectionOwner !== undefined) headers.set('pipes-connection-owner', options.connectionOwner);
     if (targetOrigin !== undefined) headers.set('pipes-target-origin', targetOrigin);
-    const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD';
-    const forwarded: RequestInit & { duplex?: 'half' } = {
-      method: request.method,
-      headers,
-      redirect: request.redirect,
-      signal: request.signal,
-    };
-    if (hasBody) {
-      forwarded.body = request.body;
-      forwarded.duplex = 'half';
+    return `${relayBase}${path === '' ? '/' : path}${url.search}`;
+  };
+
+  /**
+   * Follows redirects here rather than in fetch, which would send the `Pipes-*` headers (the user and organization
+   * ids) to whatever host a `Location` names, such as a signed download URL. A `Location` under the relay is followed
+   * through the relay like any call; anything else gets no API key, selection or cookie, and once a redirect has left
+   * the relay none comes back: a foreign host cannot send the API key to a relay path of its choosing.
+   */
+  const follow = async (first: Hop, signal: AbortSignal): Promise<Response> => {
+    let hop = first;
+    let onRelay = true;
+    for (let redirects = 0; ; redirects++) {
+      const response = await underlying(hop.url, initOf(hop, 'manual', signal));
+      const location = response.headers.get('location');
+      if (!REDIRECT_STATUSES.has(response.status) || location === null) return response;
+      const next = redirectedRequest(hop, response.status);
+      if (next === null) return response;
+      await response.body?.cancel();
+      if (redirects === MAX_REDIRECTS) throw fetchFailed('redirect count exceeded');
+      const url = redirectTarget(location, hop.url);
+      const headers = new Headers(hop.headers);
+      if (next.method !== hop.method) for (const name of BODY_HEADERS) headers.delete(name);
+      onRelay &&= isUnder(url, relayBaseUrl);
+      if (onRelay) {
+        hop = { ...next, url: toRelay(url, false, headers), headers };
+      } else {
+        removeCredentials(headers);
+        hop = { ...next, url: url.href, headers };
+      }
     }
-    return underlying(`${relayBase}${path === '' ? '/' : path}${url.search}`, forwarded);
+  };
+
+  const relayFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const isRelative = typeof input === 'string' && input.startsWith('/');
+    const request = new Request(isRelative ? `http://relay.invalid${input}` : input, init);
+    const headers = new Headers(request.headers);
+    const url = toRelay(new URL(request.url), isRelative, headers);
+    if (request.redirect !== 'follow') {
+      // The caller's `manual` or `error` is the underlying fetch's to honour: nothing is followed either way.
+      const hop = { url, method: request.method, headers, body: hasBody(request) ? request.body : null };
+      return underlying(url, initOf(hop, request.redirect, request.signal));
+    }
+    return follow(
+      { url, method: request.method, headers, body: await bodyOf(request, init) },
+      request.signal,
+    );
   };
   return relayFetch as typeof fetch;
+}
+
+/** What fetch follows. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** fetch's own limit. */
+const MAX_REDIRECTS = 20;
+/** Headers about the body, dropped with it when a redirect turns the request into a GET (as fetch does). */
+const BODY_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+  'content-location',
+];
+
+type HopBody = ArrayBuffer | ReadableStream<Uint8Array> | null;
+
+/** One request of a redirect chain. */
+interface Hop {
+  url: string;
+  method: string;
+  headers: Headers;
+  body: HopBody;
+}
+
+function hasBody(request: Request): boolean {
+  return request.body !== null && request.method !== 'GET' && request.method !== 'HEAD';
+}
+
+/**
+ * The body to send. One the caller gave as a value (a string, bytes, a Blob, form data) is read into bytes once, so a
+ * 307 or 308 can send it again; a stream, or the body of a `Request` (whose origin fetch does not reveal), is sent as
+ * it comes, once.
+ */
+async function bodyOf(request: Request, init: RequestInit | undefined): Promise<HopBody> {
+  if (!hasBody(request)) return null;
+  return isValueBody(init?.body) ? request.arrayBuffer() : request.body;
+}
+
+function isValueBody(body: unknown): boolean {
+  return (
+    typeof body === 'string' ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof Blob ||
+    body instanceof URLSearchParams ||
+    body instanceof FormData
+  );
+}
+
+function initOf(
+  hop: Hop,
+  redirect: Request['redirect'],
+  signal: AbortSignal,
+): RequestInit & { duplex?: 'half' } {
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: hop.method,
+    headers: hop.headers,
+    redirect,
+    signal,
+  };
+  if (hop.body !== null) {
+    init.body = hop.body;
+    init.duplex = 'half';
+  }
+  return init;
+}
+
+/**
+ * The method and body after a redirect, by fetch's rules: a 303 (except after GET or HEAD), and a 301 or 302 after a
+ * POST, become a GET without body; the rest keep both. Null when the body would have to be sent again but was a
+ * stream: the redirect is then returned to the caller as it is.
+ */
+function redirectedRequest(hop: Hop, status: number): { method: string; body: HopBody } | null {
+  const toGet =
+    (status === 303 && hop.method !== 'GET' && hop.method !== 'HEAD') ||
+    ((status === 301 || status === 302) && hop.method === 'POST');
+  if (toGet) return { method: 'GET', body: null };
+  if (hop.body instanceof ReadableStream) return null;
+  return { method: hop.method, body: hop.body };
+}
+
+/** The `Location` resolved against the request URL; fetch's error for one it would not follow either. */
+function redirectTarget(location: string, base: string): URL {
+  let url: URL;
+  try {
+    url = new URL(location, base);
+  } catch {
+    throw fetchFailed('invalid redirect location');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw fetchFailed('redirect to a non-http(s) URL');
+  return url;
+}
+
+function fetchFailed(reason: string): TypeError {
+  return new TypeError('fetch failed', { cause: new Error(reason) });
+}
+
+/** Before a request leaves the relay: no API key, no `Pipes-*` selection, no cookie for another host. */
+function removeCredentials(headers: Headers): void {
+  const names = [...headers.keys()].filter((name) => name.startsWith('pipes-'));
+  for (const name of [...names, 'authorization', 'proxy-authorization', 'cookie']) headers.delete(name);
 }
 
 /** Whether `path` is `prefix` or below it, at a segment boundary (`/api2` is not below `/api`). */

@@ -9,7 +9,9 @@ export interface CredentialPlacement {
   header: readonly [name: string, value: string] | undefined;
   /** Query parameter name and value for `query` style. */
   query: readonly [name: string, value: string] | undefined;
-  /** Byte strings that must never reach the caller (the secret, and the header value built from it). */
+  /**
+   * Byte strings that must never reach the caller: the secret, and the header value or URL-encoded form built from it.
+   */
   needles: Buffer[];
   /** The same, as strings, for checking response headers. */
   secrets: string[];
@@ -30,6 +32,19 @@ function inHeader(name: string, value: string, secret: string): CredentialPlacem
     secrets.push(value);
   }
   return { header: [name.toLowerCase(), value], query: undefined, needles, secrets };
+}
+
+function inQuery(name: string, secret: string): CredentialPlacement {
+  const needles = [Buffer.from(secret)];
+  const secrets = [secret];
+  // The URL carries `encodeURIComponent(secret)` (target.ts), and that is the form a provider quoting the request URL
+  // sends back (`?key=AbCd%2BEf…` in a 404 body). A secret with nothing to encode adds no needle: one scan, not two.
+  const encoded = encodeURIComponent(secret);
+  if (encoded !== secret) {
+    needles.push(Buffer.from(encoded));
+    secrets.push(encoded);
+  }
+  return { header: undefined, query: [name, secret], needles, secrets };
 }
 
 /**
@@ -58,12 +73,7 @@ export function placeCredential(provider: ProviderEntry, credential: RelayCreden
       return inHeader('authorization', `Basic ${Buffer.from(raw, 'utf8').toString('base64')}`, secret);
     }
     case 'query':
-      return {
-        header: undefined,
-        query: [api.auth_query_param ?? 'access_token', secret],
-        needles: [Buffer.from(secret)],
-        secrets: [secret],
-      };
+      return inQuery(api.auth_query_param ?? 'access_token', secret);
     default:
       return inHeader('authorization', `Bearer ${secret}`, secret);
   }

@@ -89,10 +89,12 @@ function v4(cidr: string): [base: number, bits: number] {
 /** Ordered: the first match wins, so the more specific entries come first. */
 const IPV4_RULES: ReadonlyArray<[base: number, bits: number, reason: BlockReason]> = (
   [
-    // Cloud metadata endpoints: AWS/GCP/Azure/OCI, AWS ECS task metadata, Alibaba (which sits inside CGNAT space).
+    // Cloud metadata endpoints: AWS/GCP/Azure/OCI, AWS ECS task metadata, Alibaba (which sits inside CGNAT space), and
+    // Azure's wireserver (VM agent, extensions and their settings), a public-looking address that no range below catches.
     ['169.254.169.254/32', 'metadata'],
     ['169.254.170.2/32', 'metadata'],
     ['100.100.100.200/32', 'metadata'],
+    ['168.63.129.16/32', 'metadata'],
     ['255.255.255.255/32', 'broadcast'],
     ['0.0.0.0/8', 'unspecified'],
     ['10.0.0.0/8', 'private'],

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { PipesError } from '../../errors.ts';
 
 /**
@@ -9,7 +10,10 @@ import { PipesError } from '../../errors.ts';
  * or a proxy in front of it may decode again before routing. Rules, per layer:
  * - no dot segments (`.`, `..`, `..;x` which Tomcat treats as `..`, `.. ` which Windows trims to `..`);
  * - no empty interior segments (`//host`, `a//b`);
- * - no backslashes, control characters, NUL, CR or LF.
+ * - no backslashes, control characters, NUL, CR or LF;
+ * - read as UTF-8 too (when it is), NFKC-normalised and with Unicode spaces and zero-width characters trimmed from each
+ *   segment's ends, still no dot segments (`%ef%bc%8e%ef%bc%8e` is `．．`, `..%c2%a0` is `..` and a no-break space):
+ *   a provider that normalises Unicode or trims spaces would read `..` where the byte-wise check saw a name.
  * On the raw text additionally: only RFC 3986 path characters, no scheme (`http:`), no `@` in the first segment
  * (authority position), no `#`.
  */
@@ -27,6 +31,12 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const UNSAFE_QUERY = /[\u0000-\u0020\u007f#]/;
 /** How many nested encodings we look through; anything still changing after that is refused. */
 const MAX_DECODE_LAYERS = 4;
+/** A decoded byte ≥ 0x80: only then can the UTF-8 reading of a layer differ from its bytes. */
+const HIGH_BYTE = /[\u0080-\u00ff]/;
+/** What a lenient provider may trim from a segment's ends: `\s` (U+00A0, U+3000, U+FEFF…) and the zero-width marks. */
+const UNICODE_PADDING = /^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$/g;
+/** A dot segment once `;params` and padding are gone (`..`, `..;x`, `...`): what the byte-wise rule refuses too. */
+const DOTS = /^\.+$/;
 
 /** Decodes `%XX` byte-wise into Latin-1 characters: never throws, and keeps every byte visible to the checks. */
 function percentDecodeBytes(text: string): string {
@@ -44,7 +54,23 @@ function checkLayer(layer: string): void {
     const segment = segments[i]!;
     if (segment === '' && i < segments.length - 1) throw invalidPath('empty path segments are not allowed');
     const bare = segment.split(';')[0]!.trim();
-    if (bare !== '' && /^\.+$/.test(bare)) throw invalidPath('dot segments are not allowed');
+    if (bare !== '' && DOTS.test(bare)) throw invalidPath('dot segments are not allowed');
+  }
+  if (HIGH_BYTE.test(layer)) checkUnicodeSegments(layer);
+}
+
+/**
+ * The dot-segment rule on a layer read the way a Unicode-aware provider might read it: as UTF-8, NFKC-normalised
+ * (fullwidth `．` and `․` become `.`, fullwidth `／` a `/`, so segments are split after normalising) and with each
+ * segment's Unicode padding trimmed. Bytes that are not valid UTF-8 (`%c0%ae`) have no such reading; the byte-wise
+ * rule above already covered them.
+ */
+function checkUnicodeSegments(layer: string): void {
+  const bytes = Buffer.from(layer, 'latin1');
+  if (!isUtf8(bytes)) return;
+  for (const segment of bytes.toString('utf8').normalize('NFKC').split(/[/\\]/)) {
+    const bare = segment.split(';')[0]!.replace(UNICODE_PADDING, '');
+    if (bare !== '' && DOTS.test(bare)) throw invalidPath('dot segments are not allowed');
   }
 }
 

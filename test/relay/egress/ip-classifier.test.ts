@@ -16,6 +16,7 @@ const BLOCKED: ReadonlyArray<[address: string, reason: BlockReason]> = [
   ['169.254.169.254', 'metadata'],
   ['169.254.170.2', 'metadata'],
   ['100.100.100.200', 'metadata'],
+  ['168.63.129.16', 'metadata'], // Azure wireserver
   ['169.254.1.1', 'link_local'],
   ['100.64.0.1', 'cgnat'],
   ['100.127.255.255', 'cgnat'],
@@ -48,9 +49,11 @@ const BLOCKED: ReadonlyArray<[address: string, reason: BlockReason]> = [
   ['64:ff9b::7f00:1', 'nat64'],
   ['64:ff9b::127.0.0.1', 'nat64'],
   ['64:ff9b::a9fe:a9fe', 'nat64'],
+  ['64:ff9b::a83f:8110', 'nat64'], // Azure wireserver behind NAT64
   ['64:ff9b:1::808:808', 'nat64'],
   ['2002:7f00:1::', '6to4'],
   ['2002:a9fe:a9fe::1', '6to4'],
+  ['2002:a83f:8110::1', '6to4'],
   ['2002:0a00:0001::', '6to4'],
   ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'teredo'],
   ['2001::1', 'teredo'],
@@ -81,6 +84,8 @@ const ALLOWED: readonly string[] = [
   '100.63.255.255',
   '100.128.0.0',
   '169.253.255.255',
+  '168.63.129.15', // the wireserver's neighbours are ordinary public addresses
+  '168.63.129.17',
   '223.255.255.255',
   '2606:4700:4700::1111',
   '2a00:1450:4001:81b::200e',

@@ -46,6 +46,20 @@ describe('joinProviderUrl', () => {
     assert.equal(joinProviderUrl(BASE, '/files/a.b..c/v1:run').pathname, '/rest/api/3/files/a.b..c/v1:run');
   });
 
+  test('keeps Unicode names, with dots, spaces or invisible characters inside or beside other text', () => {
+    for (const path of [
+      '/caf%C3%A9',
+      '/%E4%B8%AD%E6%96%87/x',
+      '/%EF%BC%8Eenv',
+      '/a%C2%A0b',
+      '/%E2%80%8Bx',
+      '/..a%E3%80%80',
+      '/%C0%AE', // not UTF-8: only the byte-wise reading applies, and there it is a name
+    ]) {
+      assert.equal(joinProviderUrl(BASE, path).pathname, `/rest/api/3${path}`, path);
+    }
+  });
+
   test('takes the query from the path or from the argument', () => {
     assert.equal(joinProviderUrl(BASE, '/search?jql=a%3Db&page[size]=5').search, '?jql=a%3Db&page[size]=5');
     assert.equal(joinProviderUrl(BASE, '/search', 'q=1').search, '?q=1');
@@ -101,6 +115,21 @@ describe('joinProviderUrl', () => {
     '/caf\u00e9',
     '/a"b',
     '/a<b>',
+    // Read as UTF-8 and NFKC-normalised, or with Unicode padding trimmed, these are `..` too.
+    '/%ef%bc%8e%ef%bc%8e/admin',
+    '/%EF%BC%8E./admin',
+    '/%e2%80%a4%e2%80%a4/admin',
+    '/%e2%80%a5/admin',
+    '/..%c2%a0/admin',
+    '/..%e3%80%80/admin',
+    '/%e2%80%80../admin',
+    '/%2e%2e%e2%80%8b/admin',
+    '/%e2%80%8d..%e2%81%a0/admin',
+    '/..%ef%bb%bf/admin',
+    '/..%ef%bc%9bx/admin',
+    '/a%ef%bc%8f..%ef%bc%8fadmin',
+    '/a%ef%bc%bc..%ef%bc%bcadmin',
+    '/%25ef%25bc%258e%25ef%25bc%258e/admin',
   ];
   for (const path of HOSTILE) {
     test(`rejects ${JSON.stringify(path)}`, () => assertInvalidPath(() => joinProviderUrl(BASE, path)));

@@ -1,0 +1,302 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createRelayFetch, type RelayFetchOptions } from '../../src/relay/client.ts';
+import { placeCredential } from '../../src/relay/credential.ts';
+import { requireEnvironment } from '../../src/store/environments.ts';
+import type { TestPipes } from '../helpers/pipes.ts';
+import { startPublicTestPipes } from '../helpers/public-pipes.ts';
+import {
+  bodyOf,
+  type FakeProvider,
+  json,
+  MemoryRelayDeps,
+  type RecordedRequest,
+  rawRequest,
+  relayHeaders,
+  startFakeProvider,
+  testProvider,
+} from './helpers.ts';
+
+/** Characters `encodeURIComponent` changes: the URL carries `AbCd%2BEfGh%2FIjKl%3DMnOp0123`. */
+const QUERY_SECRET = 'AbCd+EfGh/IjKl=MnOp0123';
+const ENCODED_SECRET = encodeURIComponent(QUERY_SECRET);
+const TOKEN = 'tok-hardening-0123456789abcdef';
+
+describe('relay hardening', () => {
+  let pipes: TestPipes;
+  let provider: FakeProvider;
+  /** Another host: a signed-download server, or an attacker's. */
+  let canary: FakeProvider;
+  const deps = new MemoryRelayDeps();
+
+  before(async () => {
+    canary = await startFakeProvider((req, res, recorded) => {
+      const path = req.url ?? '';
+      if (path.startsWith('/loop')) return redirect(res, 302, `${canary.url}/loop`);
+      if (path.startsWith('/bounce')) return redirect(res, 302, `${pipes.config.publicUrl}/relay/p/new`);
+      json(res, 200, { canary: true, method: req.method, body: recorded.body.toString('utf8') });
+    });
+    provider = await startFakeProvider((req, res, recorded) => {
+      const path = req.url ?? '';
+      // A 404 quoting the request URL, and a debug header doing the same: common, and the query holds the key.
+      if (path.startsWith('/q/echo-header')) return json(res, 200, { ok: true }, { 'x-request-url': path });
+      if (path.startsWith('/q/echo-stream')) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('x'.repeat(100_000));
+        res.end(`...${path}...`);
+        return;
+      }
+      if (path.startsWith('/q/')) return json(res, 404, { error: 'not_found', url: path });
+      if (path.startsWith('/v1/download')) return redirect(res, 302, `${canary.url}/download?sig=1`);
+      if (path.startsWith('/v1/old')) return redirect(res, 301, `${provider.url}/v1/new?from=old`);
+      if (path.startsWith('/v1/post-found')) return redirect(res, 302, `${canary.url}/landing`);
+      if (path.startsWith('/v1/see-other')) return redirect(res, 303, `${provider.url}/v1/new?from=303`);
+      if (path.startsWith('/v1/temporary')) return redirect(res, 307, `${canary.url}/upload`);
+      if (path.startsWith('/v1/loop')) return redirect(res, 302, `${canary.url}/loop`);
+      if (path.startsWith('/v1/bounce')) return redirect(res, 302, `${canary.url}/bounce`);
+      json(res, 200, { method: req.method, url: path, body: recorded.body.toString('utf8') });
+    });
+    // On its public URL, so that the `Location`s the relay rewrites are URLs the fetch helper recognises.
+    pipes = await startPublicTestPipes({ startOptions: { relayDeps: deps } });
+    deps.bind(pipes.server.ctx);
+    const sandboxId = (await requireEnvironment(pipes.server.ctx.store.db, 'sandbox')).id;
+    deps.add({
+      environmentId: sandboxId,
+      slug: 'qstyle',
+      userId: 'user_1',
+      accountId: 'acct_query',
+      provider: testProvider('qstyle', `${provider.url}/q`, { auth_style: 'query', auth_query_param: 'key' }),
+      credential: { authMethod: 'oauth', value: QUERY_SECRET },
+    });
+    deps.add({
+      environmentId: sandboxId,
+      slug: 'p',
+      userId: 'user_123',
+      organizationId: 'org_secret',
+      accountId: 'acct_p',
+      provider: testProvider('p', `${provider.url}/v1`),
+      credential: { authMethod: 'oauth', value: TOKEN },
+    });
+    deps.add({
+      environmentId: sandboxId,
+      slug: 'paths',
+      userId: 'user_1',
+      accountId: 'acct_paths',
+      provider: testProvider('paths', `${provider.url}/v1`),
+      credential: { authMethod: 'oauth', value: TOKEN },
+    });
+  });
+  after(async () => {
+    await pipes.close();
+    await provider.close();
+    await canary.close();
+  });
+
+  describe('a query credential is also watched for in its URL-encoded form', () => {
+    const call = (path: string) => rawRequest(pipes.url, { path, headers: relayHeaders(pipes.sandboxKey) });
+
+    test('a body quoting the request URL becomes 502 credential_reflected', async () => {
+      const response = await call('/relay/qstyle/nope');
+      assert.equal(
+        provider.requests.at(-1)?.url,
+        `/q/nope?key=${ENCODED_SECRET}`,
+        'the URL carries the encoded form',
+      );
+      assert.equal(response.status, 502);
+      assert.equal(response.headers['pipes-error'], 'credential_reflected');
+      assert.ok(!response.body.toString().includes(ENCODED_SECRET));
+    });
+
+    test('a header quoting it is dropped, and a streamed body is cut before it', async () => {
+      const header = await call('/relay/qstyle/echo-header');
+      assert.equal(header.status, 200);
+      assert.equal(header.headers['x-request-url'], undefined);
+
+      const streamed = await call('/relay/qstyle/echo-stream').catch((error: unknown) => error);
+      if (!(streamed instanceof Error)) {
+        assert.ok(!(streamed as { body: Buffer }).body.toString().includes(ENCODED_SECRET));
+      }
+      assert.ok(!pipes.logs.text().includes(ENCODED_SECRET), 'nor is it logged');
+    });
+
+    test('a secret with nothing to encode is scanned for once, not twice', () => {
+      const entry = testProvider('q', 'https://api.example.com', { auth_style: 'query' });
+      const plain = placeCredential(entry, {
+        accountId: 'a',
+        authMethod: 'oauth',
+        value: 'abc-DEF_123.456~x',
+      });
+      assert.deepEqual(plain.secrets, ['abc-DEF_123.456~x']);
+      assert.equal(plain.needles.length, 1);
+      const encodable = placeCredential(entry, { accountId: 'a', authMethod: 'oauth', value: QUERY_SECRET });
+      assert.deepEqual(encodable.secrets, [QUERY_SECRET, ENCODED_SECRET]);
+      assert.deepEqual(encodable.needles.map(String), [QUERY_SECRET, ENCODED_SECRET]);
+    });
+  });
+
+  describe('createRelayFetch follows redirects without taking Pipes headers off-site', () => {
+    const options = (): RelayFetchOptions => ({
+      baseUrl: pipes.config.publicUrl,
+      apiKey: pipes.sandboxKey,
+      provider: 'p',
+      userId: 'user_123',
+      organizationId: 'org_secret',
+    });
+    const canarySince = () => {
+      const since = canary.requests.length;
+      return () => canary.requests.slice(since);
+    };
+    const assertNothingOfPipes = (requests: RecordedRequest[]) => {
+      assert.ok(requests.length > 0, 'the canary was reached');
+      for (const request of requests) {
+        const names = Object.keys(request.headers);
+        assert.deepEqual(
+          names.filter((name) => name.startsWith('pipes-') || name === 'authorization' || name === 'cookie'),
+          [],
+          `${request.method} ${request.url}: ${names.join(', ')}`,
+        );
+        assert.ok(!JSON.stringify(request.headers).includes(pipes.sandboxKey));
+      }
+    };
+
+    test('a Location on another host gets no API key, selection or cookie; other headers go along', async () => {
+      const seen = canarySince();
+      const response = await createRelayFetch(options())('/download', {
+        headers: { 'x-trace': 'trace-1', cookie: 'session=app' },
+      });
+      assert.equal(response.status, 200);
+      assert.equal((await bodyOf(response)).canary, true);
+      assert.equal(response.url, `${canary.url}/download?sig=1`);
+      assertNothingOfPipes(seen());
+      assert.equal(seen()[0]?.headers['x-trace'], 'trace-1');
+    });
+
+    test('a Location the relay pointed back at itself is followed through the relay, with the selection', async () => {
+      const since = provider.requests.length;
+      const response = await createRelayFetch(options())('/old');
+      assert.equal(response.status, 200);
+      assert.equal((await bodyOf(response)).url, '/v1/new?from=old');
+      const calls = provider.requests.slice(since);
+      assert.deepEqual(
+        calls.map((c) => c.url),
+        ['/v1/old', '/v1/new?from=old'],
+      );
+      for (const c of calls) assert.equal(c.headers.authorization, `Bearer ${TOKEN}`);
+    });
+
+    test("fetch's method rules: 303, and 302 after a POST, continue as a GET without body", async () => {
+      const relayFetch = createRelayFetch(options());
+      const seen = canarySince();
+      const found = await relayFetch('/post-found', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      });
+      assert.deepEqual(await bodyOf(found), { canary: true, method: 'GET', body: '' });
+      assertNothingOfPipes(seen());
+      assert.equal(seen()[0]?.headers['content-type'], undefined);
+
+      const seeOther = await relayFetch('/see-other', { method: 'PUT', body: 'abc' });
+      assert.deepEqual(await bodyOf(seeOther), { method: 'GET', url: '/v1/new?from=303', body: '' });
+    });
+
+    test('a 307 off-site sends a body given as a value again; a streamed one comes back as the 307', async () => {
+      const relayFetch = createRelayFetch(options());
+      const seen = canarySince();
+      const replayed = await relayFetch('/temporary', { method: 'POST', body: 'abc' });
+      assert.deepEqual(await bodyOf(replayed), { canary: true, method: 'POST', body: 'abc' });
+      assertNothingOfPipes(seen());
+
+      const before = seen().length;
+      const stream = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('streamed'));
+          controller.close();
+        },
+      });
+      const streamed = await relayFetch('/temporary', {
+        method: 'POST',
+        body: stream,
+        duplex: 'half',
+      } as RequestInit);
+      assert.equal(streamed.status, 307);
+      assert.equal(streamed.headers.get('location'), `${canary.url}/upload`);
+      await streamed.arrayBuffer();
+      const fromRequest = await relayFetch(
+        new Request(`${pipes.config.publicUrl}/relay/p/temporary`, { method: 'POST', body: 'abc' }),
+      );
+      assert.equal(fromRequest.status, 307);
+      await fromRequest.arrayBuffer();
+      assert.equal(seen().length, before, 'nothing streamed went to the other host');
+    });
+
+    test("the caller's redirect: 'manual' and 'error' are honoured", async () => {
+      const relayFetch = createRelayFetch(options());
+      const seen = canarySince();
+      const manual = await relayFetch('/download', { redirect: 'manual' });
+      assert.equal(manual.status, 302);
+      assert.equal(manual.headers.get('location'), `${canary.url}/download?sig=1`);
+      await manual.arrayBuffer();
+      await assert.rejects(relayFetch('/download', { redirect: 'error' }), TypeError);
+      assert.equal(seen().length, 0);
+    });
+
+    test('at most 20 redirects are followed, like fetch', async () => {
+      const seen = canarySince();
+      await assert.rejects(createRelayFetch(options())('/loop'), TypeError);
+      assert.equal(seen().length, 20);
+      assertNothingOfPipes(seen());
+    });
+
+    test('once a redirect has left the relay, a Location back into it gets no API key', async () => {
+      const since = provider.requests.length;
+      const response = await createRelayFetch(options())('/bounce');
+      assert.equal(response.status, 401);
+      await response.arrayBuffer();
+      assert.deepEqual(
+        provider.requests.slice(since).map((c) => c.url),
+        ['/v1/bounce'],
+      );
+    });
+  });
+
+  describe('Unicode dot and space variants are dot segments too', () => {
+    test('fullwidth and leader dots, Unicode spaces and zero-width padding are refused before any call', async () => {
+      const since = provider.requests.length;
+      for (const path of [
+        '/%ef%bc%8e%ef%bc%8e/admin', // ．． fullwidth full stops
+        '/..%c2%a0/admin', // no-break space
+        '/..%e3%80%80/admin', // ideographic space
+        '/%2e%2e%e2%80%8b/admin', // zero-width space
+        '/%e2%81%a0../admin', // word joiner
+        '/..%ef%bb%bf/admin', // byte-order mark
+        '/%e2%80%a5/admin', // ‥ two dot leader
+        '/a%ef%bc%8f..%ef%bc%8fadmin', // ／..／ fullwidth solidus
+        '/%25ef%25bc%258e%25ef%25bc%258e/admin', // the same, encoded twice
+      ]) {
+        const response = await rawRequest(pipes.url, {
+          path: `/relay/paths${path}`,
+          headers: relayHeaders(pipes.sandboxKey),
+        });
+        assert.equal(response.status, 400, path);
+        assert.equal(response.headers['pipes-error'], 'invalid_relay_path', path);
+      }
+      assert.equal(provider.requests.length, since, 'none reached the provider');
+    });
+
+    test('Unicode names, and dots or spaces inside them, still go through unchanged', async () => {
+      const path = '/caf%C3%A9/%EF%BC%8Eenv/a%C2%A0b/%E2%80%8Bx/%E4%B8%AD%E6%96%87';
+      const response = await rawRequest(pipes.url, {
+        path: `/relay/paths${path}`,
+        headers: relayHeaders(pipes.sandboxKey),
+      });
+      assert.equal(response.status, 200, response.body.toString());
+      assert.equal(provider.requests.at(-1)?.url, `/v1${path}`);
+    });
+  });
+});
+
+function redirect(res: import('node:http').ServerResponse, status: number, location: string): void {
+  res.writeHead(status, { location, 'content-length': '0' });
+  res.end();
+}
