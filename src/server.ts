@@ -35,6 +35,7 @@ import {
   type BackgroundRefresherOptions,
   startBackgroundRefresher,
 } from './tokens/refresh/background.ts';
+import { warnOnClockSkew } from './tokens/refresh/clock-skew.ts';
 import { DEFAULT_REFRESH_OPTIONS } from './tokens/refresh/single-flight.ts';
 import { createTokenService } from './tokens/service.ts';
 import { openVault } from './vault/open-vault.ts';
@@ -127,6 +128,8 @@ export function buildRelay(ctx: AppContext, options: StartOptions = {}, guards?:
 /** Starts the HTTP server on the configured host and port. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const ctx = await createContext(config, options);
+  // Refresh leases are judged by each instance's clock: say so at once when this one is off the database's.
+  await warnOnClockSkew(ctx);
   const guards = createApiGuards(ctx);
   const app = createApp(ctx, guards);
   const relay = buildRelay(ctx, options, guards);

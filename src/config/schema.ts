@@ -27,6 +27,14 @@ function wholeNumberFrom(min: number, max: number, what: string) {
   return z.coerce.number({ error: message }).int(message).min(min, message).max(max, message);
 }
 
+/**
+ * The shortest refresh lease. A refresh sends a provider call only while the call (up to the 10 s token request
+ * timeout) plus a 2 s slack fits in what is left of its lease (`LEASE_NEEDED_PER_ATTEMPT_MS` in
+ * src/tokens/refresh/single-flight.ts); a shorter lease could never send one. The 3 s beyond that cover the reads and
+ * the journal write between taking the lease and the first call. test/config checks the two stay in step.
+ */
+export const MIN_REFRESH_LEASE_MS = 15_000;
+
 /** An OAuth app the operator configured once for the whole installation: usable in sandbox environments only. */
 export const sharedCredentialSchema = z
   .object({
@@ -89,7 +97,7 @@ export const ENV_VARIABLES = {
     'Let providers and webhooks use http:// URLs (default: on in development, off in production).',
   PIPES_EVENT_RETENTION_DAYS: 'Days events (and their webhook delivery logs) are kept (default 30).',
   PIPES_REFRESH_LEASE_MS:
-    'How long one instance may hold a token refresh before another may take over (default 30000; keep it above the 10 s provider timeout).',
+    'How long one instance may hold a token refresh before another may take over (default 30000; at least 15000, so that one provider call, which may take up to 10 s, always ends inside the lease and another instance never sends the same refresh token meanwhile).',
   PIPES_REFRESH_CONCURRENCY:
     'Background token refreshes one instance runs at once (default 4; at most 64). A provider sees up to this many times the number of instances.',
   PIPES_REFRESH_INTERVAL_MS:
@@ -132,7 +140,7 @@ export const envSchema = z.object({
   PIPES_ALLOW_INSECURE_HTTP: booleanFlag.optional(),
   PIPES_EVENT_RETENTION_DAYS: positiveInt.optional(),
   PIPES_FAILPOINTS: z.string().optional(),
-  PIPES_REFRESH_LEASE_MS: wholeNumberFrom(1000, 600_000, 'milliseconds').optional(),
+  PIPES_REFRESH_LEASE_MS: wholeNumberFrom(MIN_REFRESH_LEASE_MS, 600_000, 'milliseconds').optional(),
   PIPES_REFRESH_CONCURRENCY: wholeNumberFrom(1, 64, 'a whole number').optional(),
   PIPES_REFRESH_INTERVAL_MS: wholeNumberFrom(1000, 120_000, 'milliseconds').optional(),
   PIPES_SANDBOX_PROVIDER: booleanFlag.optional(),

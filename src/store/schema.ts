@@ -117,7 +117,13 @@ export interface ConnectedAccountTable {
   /** Journal of a refresh in flight: the token version it started from. Non-null after a crash = outcome unknown. */
   refresh_attempt_version: number | null;
   refresh_attempt_started_at: number | null;
+  /** The last refresh attempt, whatever its outcome (the dashboard's "last refresh"). */
   last_refresh_at: number | null;
+  /**
+   * When Pipes obtained the stored access token (grant or refresh); null when it does not know (imported tokens). The
+   * refresh margin is measured from it (or from `created_at`), never from a failed attempt.
+   */
+  token_issued_at: number | null;
   last_refresh_outcome: string | null;
   last_refresh_error: string | null;
   refresh_failures: number;

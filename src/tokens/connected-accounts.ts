@@ -144,7 +144,15 @@ export async function updateConnectedAccount(
               expires_at: plan.expiresAt,
               expiry_kind: plan.expiryKind,
               last_refresh_at: now,
-              next_refresh_at: nextRefreshAt(plan.expiresAt, now, plan.refreshToken !== null, now),
+              // Pipes does not know when the application obtained these: the margin counts from the connection's
+              // creation, and a 401 on them may be refreshed at once.
+              token_issued_at: null,
+              next_refresh_at: nextRefreshAt(
+                plan.expiresAt,
+                account.created_at,
+                plan.refreshToken !== null,
+                now,
+              ),
               token_version: eb('token_version', '+', 1),
               generation: eb('generation', '+', 1),
               refresh_attempt_version: null,

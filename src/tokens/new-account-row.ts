@@ -51,6 +51,7 @@ export function newAccountRow(fields: NewAccountFields, now: number): ConnectedA
     refresh_attempt_version: null,
     refresh_attempt_started_at: null,
     last_refresh_at: null,
+    token_issued_at: null,
     last_refresh_outcome: null,
     last_refresh_error: null,
     refresh_failures: 0,

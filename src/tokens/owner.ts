@@ -10,9 +10,15 @@ export interface AccountOwner {
   organizationId: string | null;
 }
 
-/** Folds the owner into one comparable value for the unique index (NULLs would never collide). */
+/**
+ * Folds the owner into one comparable value for the unique index (NULLs would never collide). The encoding must be
+ * injective: ids may contain any character (Auth0 user ids are `auth0|123`), so joining them with a separator would
+ * give user `a|b` in organization `c` and user `a` in organization `b|c` the same key, and one owner's connection to
+ * the other. A JSON array keeps every part (and null apart from '') distinct. Migration 006 rewrites stored keys with
+ * this same function.
+ */
 export function ownerKeyOf(owner: AccountOwner): string {
-  return `${owner.ownerType}|${owner.userId ?? ''}|${owner.organizationId ?? ''}`;
+  return JSON.stringify([owner.ownerType, owner.userId, owner.organizationId]);
 }
 
 /** Builds the owner of a request from its `user_id`, `organization_id` and `connection_owner` fields. */

@@ -65,6 +65,7 @@ export async function saveOAuthGrant(
     refresh_attempt_version: null,
     refresh_attempt_started_at: null,
     last_refresh_at: now,
+    token_issued_at: now,
     last_refresh_outcome: 'granted',
     last_refresh_error: null,
     refresh_failures: 0,

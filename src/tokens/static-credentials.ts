@@ -71,6 +71,7 @@ export async function saveStaticCredential(
             // A new client secret invalidates any token minted with the old one.
             access_token: null,
             expires_at: null,
+            token_issued_at: null,
           };
     let row: ConnectedAccountTable;
     if (existing) {

@@ -126,6 +126,17 @@ describe('pipes doctor', () => {
     ])
       assert.equal(find(report, id).status, 'pass', `${id}: ${find(report, id).message}`);
     assert.equal(find(report, 'provider:sandbox:sandbox').status, 'pass');
+    // This machine's clock against the database's: only PostgreSQL instances run on several machines' clocks.
+    const clock = find(report, 'clock');
+    if (pipes.db.database.kind === 'postgres') {
+      assert.equal(clock.status, 'pass', clock.message);
+      assert.match(
+        clock.message,
+        /^This machine's clock is \d+\.\d s (ahead of|behind) the database server's\.$/,
+      );
+    } else {
+      assert.equal(clock.status, 'skip', clock.message);
+    }
     const webhook = report.checks.find((c) => c.id.startsWith('webhook:'));
     assert.equal(webhook?.status, 'pass', webhook?.message);
     assert.equal(report.summary.fail, 0);

@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load.ts';
+import { ENV_VARIABLES, MIN_REFRESH_LEASE_MS } from '../../src/config/schema.ts';
+import { TOKEN_ENDPOINT_TIMEOUT_MS } from '../../src/oauth/http.ts';
+import { LEASE_NEEDED_PER_ATTEMPT_MS } from '../../src/tokens/refresh/single-flight.ts';
 
 const KEY = Buffer.alloc(32, 9).toString('base64');
 
@@ -80,7 +83,7 @@ test('the background refresher: 4 at once every 30 s unless PIPES_REFRESH_CONCUR
   const expected = {
     PIPES_REFRESH_CONCURRENCY: 'a whole number from 1 to 64',
     PIPES_REFRESH_INTERVAL_MS: 'milliseconds from 1000 to 120000',
-    PIPES_REFRESH_LEASE_MS: 'milliseconds from 1000 to 600000',
+    PIPES_REFRESH_LEASE_MS: 'milliseconds from 15000 to 600000',
   };
   for (const [name, value] of [
     ['PIPES_REFRESH_CONCURRENCY', '0'],
@@ -90,7 +93,8 @@ test('the background refresher: 4 at once every 30 s unless PIPES_REFRESH_CONCUR
     ['PIPES_REFRESH_INTERVAL_MS', '999'],
     ['PIPES_REFRESH_INTERVAL_MS', '120001'],
     ['PIPES_REFRESH_INTERVAL_MS', '30s'],
-    ['PIPES_REFRESH_LEASE_MS', '999'],
+    ['PIPES_REFRESH_LEASE_MS', '1500'],
+    ['PIPES_REFRESH_LEASE_MS', '14999'],
     ['PIPES_REFRESH_LEASE_MS', '600001'],
     ['PIPES_REFRESH_LEASE_MS', '1.5s'],
   ] as const) {
@@ -101,5 +105,18 @@ test('the background refresher: 4 at once every 30 s unless PIPES_REFRESH_CONCUR
       `${name}=${value}`,
     );
   }
-  assert.equal(loadConfig({ PIPES_REFRESH_LEASE_MS: '1500' }).refreshLeaseMs, 1500);
+  assert.equal(loadConfig({ PIPES_REFRESH_LEASE_MS: '15000' }).refreshLeaseMs, 15_000);
+});
+
+test('the shortest refresh lease PIPES_REFRESH_LEASE_MS allows fits one provider call, with time to reach it', () => {
+  // A lease shorter than what one call needs would never send a refresh (single-flight.ts), and the reads and the
+  // journal write between taking the lease and the first call need a moment too.
+  assert.ok(MIN_REFRESH_LEASE_MS >= LEASE_NEEDED_PER_ATTEMPT_MS + 1_000);
+  assert.ok(LEASE_NEEDED_PER_ATTEMPT_MS > TOKEN_ENDPOINT_TIMEOUT_MS);
+  assert.equal(
+    loadConfig({ PIPES_REFRESH_LEASE_MS: String(MIN_REFRESH_LEASE_MS) }).refreshLeaseMs,
+    MIN_REFRESH_LEASE_MS,
+  );
+  assert.throws(() => loadConfig({ PIPES_REFRESH_LEASE_MS: String(MIN_REFRESH_LEASE_MS - 1) }), ConfigError);
+  assert.match(ENV_VARIABLES.PIPES_REFRESH_LEASE_MS, /at least 15000/);
 });

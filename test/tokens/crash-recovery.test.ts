@@ -36,7 +36,7 @@ describe(`crash between the provider's answer and the commit (${testEngine()})`,
           PIPES_MASTER_KEY: MASTER_KEY,
           PIPES_BOOTSTRAP_API_KEY: key,
           LOG_LEVEL: 'warn',
-          PIPES_REFRESH_LEASE_MS: '1500',
+          PIPES_REFRESH_LEASE_MS: '15000',
         };
         try {
           const doomed = await spawnPipes({ ...env, PIPES_FAILPOINTS: 'after_provider_response:exit' });

@@ -38,7 +38,7 @@ describe(`refresh lease holders that die or stall (${testEngine()})`, () => {
       PIPES_MASTER_KEY: MASTER_KEY,
       PIPES_BOOTSTRAP_API_KEY: key,
       LOG_LEVEL: 'warn',
-      PIPES_REFRESH_LEASE_MS: '1500',
+      PIPES_REFRESH_LEASE_MS: '15000',
     };
     const spawn = async (extra: Record<string, string> = {}): Promise<PipesProcess> => {
       const child = await spawnPipes({ ...env, ...extra });

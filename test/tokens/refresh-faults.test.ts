@@ -166,7 +166,7 @@ describe(`refresh under provider faults (${testEngine()})`, () => {
     const db = await createTestDatabase();
     cleanup.push(() => db.drop());
     const env = {
-      PIPES_REFRESH_LEASE_MS: '1500',
+      PIPES_REFRESH_LEASE_MS: '15000',
       PIPES_MASTER_KEY: Buffer.alloc(32, 8).toString('base64'),
     };
     const start = () =>
@@ -185,7 +185,7 @@ describe(`refresh under provider faults (${testEngine()})`, () => {
     const pendingB = getToken(b, b.sandboxKey);
     await provider.waitForHeld(1);
     // B's lease runs out; A refreshes with the same (still current) refresh token and commits.
-    clock.advance(2_000);
+    clock.advance(16_000);
     const fromA = await getToken(a, a.sandboxKey);
     assert.equal(fromA.json.active, true, fromA.text);
     // B's request now reaches the provider with a refresh token A already rotated: invalid_grant.
@@ -211,7 +211,10 @@ describe(`refresh under provider faults (${testEngine()})`, () => {
     cleanup.push(() => provider.stop());
     const db = await createTestDatabase();
     cleanup.push(() => db.drop());
-    const env = { PIPES_REFRESH_LEASE_MS: '1500', PIPES_MASTER_KEY: Buffer.alloc(32, 10).toString('base64') };
+    const env = {
+      PIPES_REFRESH_LEASE_MS: '15000',
+      PIPES_MASTER_KEY: Buffer.alloc(32, 10).toString('base64'),
+    };
     const start = () =>
       startTestPipes({ db, clock, env, startOptions: { refresher: { background: false } } });
     const a = await start();
@@ -227,7 +230,7 @@ describe(`refresh under provider faults (${testEngine()})`, () => {
     provider.holdNext(2);
     const fromA = getToken(a, a.sandboxKey);
     await provider.waitForHeld(1);
-    clock.advance(2_000);
+    clock.advance(16_000);
     const fromB = getToken(b, b.sandboxKey);
     await provider.waitForHeld(2);
     // A's answer arrives first: its commit is fenced out while B is still refreshing.

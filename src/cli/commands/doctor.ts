@@ -6,6 +6,7 @@ import { PipesError } from '../../errors.ts';
 import type { Store } from '../../store/open.ts';
 import type { Vault } from '../../vault/vault.ts';
 import { checkApp } from '../doctor/app.ts';
+import { checkClock } from '../doctor/clock.ts';
 import {
   checkApiKey,
   checkDatabase,
@@ -21,6 +22,7 @@ export const doctorHelp = `Usage: pipes doctor [options]
 
 Checks the set-up, read-only, with the same configuration (environment variables) as the server:
   configuration and master key (loads, matches the database), database reachable and migrated,
+  this machine's clock against the database's (PostgreSQL),
   an API key (format, exists, not revoked), every enabled provider (Active, or why not),
   PIPES_PUBLIC_URL reaches THIS server (identity probe) and its callback route answers,
   webhook endpoints answer a signed ping (pipes.doctor.ping, not an event).
@@ -103,6 +105,7 @@ export async function doctorCommand(args: string[], io: CliIo): Promise<number> 
       const database = await checkDatabase(config);
       checks.push(...database.result);
       store = database.store;
+      if (store !== null) checks.push(await checkClock(store));
     }
     if (config !== null && store !== null) {
       await runInstallationChecks(config, store, checks, {

@@ -180,6 +180,7 @@ export async function importEnvironment(
       const seal = (kind: 'access_token' | 'refresh_token' | 'api_key' | 'client_secret') =>
         secrets[kind] ? sealAccountSecret(ctx.vault, ref, kind, secrets[kind]) : null;
       const expiresAt = item.expires_at === null ? null : Date.parse(item.expires_at);
+      const createdAt = Date.parse(item.created_at) || now;
       const row: ConnectedAccountTable = newAccountRow(
         {
           id: item.id,
@@ -207,8 +208,10 @@ export async function importEnvironment(
           expires_at: expiresAt,
           expiry_kind: item.expiry_kind,
           last_refresh_outcome: 'imported',
-          next_refresh_at: nextRefreshAt(expiresAt, now, secrets.refresh_token !== undefined, now),
-          created_at: Date.parse(item.created_at) || now,
+          // The bundle does not say when its tokens were issued (`token_issued_at` stays null): the margin counts
+          // from the connection's creation, as `freshUntil` does.
+          next_refresh_at: nextRefreshAt(expiresAt, createdAt, secrets.refresh_token !== undefined, now),
+          created_at: createdAt,
         },
         now,
       );

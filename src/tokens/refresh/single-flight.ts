@@ -1,5 +1,6 @@
 import type { AppContext } from '../../context.ts';
 import { PipesError } from '../../errors.ts';
+import { TOKEN_ENDPOINT_TIMEOUT_MS } from '../../oauth/http.ts';
 import { type ProviderTokenSet, TokenEndpointError } from '../../oauth/types.ts';
 import type { ConnectedAccountTable, DataIntegrationTable } from '../../store/schema.ts';
 import { openAccountSecret, sealAccountSecret } from '../account-secrets.ts';
@@ -30,7 +31,10 @@ export type RefreshGrant = (input: {
 }) => Promise<{ tokens: ProviderTokenSet; expiry: ExpiryPolicy }>;
 
 export interface RefreshOptions {
-  /** Lease time-to-live. The provider call's timeout must stay well inside it. */
+  /**
+   * Lease time-to-live. Each provider call needs `LEASE_NEEDED_PER_ATTEMPT_MS` of it left, so a lease shorter than
+   * that sends nothing (`PIPES_REFRESH_LEASE_MS` has a minimum for this reason).
+   */
   leaseTtlMs: number;
   /** How long a caller waits for another process's refresh before giving up with a 503. */
   maxWaitMs: number;
@@ -78,6 +82,15 @@ export type FreshAccount =
 /** What the refresher needs from the context. */
 export type RefreshDeps = Pick<AppContext, 'store' | 'vault' | 'clock' | 'log' | 'failpoints'>;
 
+/**
+ * A provider call is sent only while at least this much of the lease is left: the call may take the whole token
+ * request timeout, and its answer must be committed (a few writes; the slack) before the lease ends. A call that
+ * outlived the lease could overlap another instance's call with the same refresh token, which a rotating provider
+ * answers by revoking the grant.
+ */
+export const LEASE_SLACK_MS = 2_000;
+export const LEASE_NEEDED_PER_ATTEMPT_MS = TOKEN_ENDPOINT_TIMEOUT_MS + LEASE_SLACK_MS;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The longest pause between two immediate retries under one lease. */
 const MAX_RETRY_PAUSE_MS = 2_000;
@@ -122,7 +135,7 @@ export class SingleFlightRefresher {
     // No refresh token for client credentials: a new grant replaces the token when it is missing or due.
     if (row.auth_method === 'client_credentials' && row.access_token === null)
       return Number.NEGATIVE_INFINITY;
-    return refreshDueAt(row.expires_at, row.last_refresh_at ?? row.created_at);
+    return refreshDueAt(row.expires_at, tokenIssuedAt(row));
   }
 
   private wantsRefresh(row: ConnectedAccountTable, reason: RefreshReason, now: number): boolean {
@@ -145,7 +158,7 @@ export class SingleFlightRefresher {
         return (
           canRenew(row) &&
           row.token_version === reason.staleVersion &&
-          (row.last_refresh_at === null || now - row.last_refresh_at >= this.options.rejectedTokenMinAgeMs)
+          (row.token_issued_at === null || now - row.token_issued_at >= this.options.rejectedTokenMinAgeMs)
         );
     }
   }
@@ -276,16 +289,26 @@ export class SingleFlightRefresher {
       if (Number(journaled.numUpdatedRows) !== 1) return this.afterLosingLease(row.id, fence);
       await this.ctx.failpoints.hit('before_provider_call');
 
+      // Undefined after the loop only when no call was sent (too little of the lease was left).
       let lastError: TokenEndpointError | undefined;
       // An earlier attempt under this lease may have reached the provider: a later invalid_grant is then ambiguous.
       let sawAmbiguous = false;
-      const leaseStart = this.ctx.clock.now();
+      // Nothing renews a lease: it ends where the compare-and-set that took it put it.
+      const leaseUntil = row.lease_until ?? Number.NEGATIVE_INFINITY;
       for (let attempt = 0; attempt <= this.options.transientRetries; attempt++) {
-        // Retries stay well inside the lease.
-        if (attempt > 0 && this.ctx.clock.now() - leaseStart > this.options.leaseTtlMs / 2) break;
         // The lease is re-checked right before every call, the first included: a holder that stalled past its lease
         // (a GC pause, SIGSTOP) must not send a refresh token that another instance may have rotated since (R-L4).
         if (!(await this.holdsLease(row.id, fence))) return await this.afterLosingLease(row.id, fence);
+        // And every call, the first included, must be able to finish inside it (`LEASE_NEEDED_PER_ATTEMPT_MS`).
+        // Otherwise nothing is sent: the failure cools down like a transient one.
+        const leaseLeftMs = leaseUntil - this.ctx.clock.now();
+        if (leaseLeftMs < LEASE_NEEDED_PER_ATTEMPT_MS) {
+          this.ctx.log[attempt === 0 ? 'warn' : 'debug'](
+            { account: row.id, attempt, leaseLeftMs },
+            'refresh call not sent: too little of the lease left',
+          );
+          break;
+        }
         try {
           const result = await this.refreshGrant({ account: row, integration, refreshToken });
           await this.ctx.failpoints.hit('after_provider_response');
@@ -373,6 +396,7 @@ export class SingleFlightRefresher {
         refresh_attempt_version: null,
         refresh_attempt_started_at: null,
         last_refresh_at: now,
+        token_issued_at: now,
         last_refresh_outcome: 'refreshed',
         last_refresh_error: null,
         refresh_failures: 0,
@@ -442,7 +466,8 @@ export class SingleFlightRefresher {
   /**
    * A transient, ambiguous or unexpected failure never marks the account broken. It cools down so callers do not
    * hammer the provider, keeps the journal when the outcome is unknown (a crash-like case for the next holder), and
-   * still hands out the current token while it has not expired.
+   * still hands out the current token while it has not expired. `error` is undefined when no call was sent because
+   * too little of the lease was left.
    */
   private async commitFailure(
     row: ConnectedAccountTable,
@@ -460,8 +485,10 @@ export class SingleFlightRefresher {
       .set((eb) => ({
         ...(keepJournal ? {} : { refresh_attempt_version: null, refresh_attempt_started_at: null }),
         last_refresh_at: now,
-        last_refresh_outcome: error?.kind ?? 'failed',
-        last_refresh_error: error ? describeProviderError(error) : 'unknown error',
+        last_refresh_outcome: error?.kind ?? 'not_sent',
+        last_refresh_error: error
+          ? describeProviderError(error)
+          : 'not sent: too little of the refresh lease was left for a provider call',
         refresh_failures: eb('refresh_failures', '+', 1),
         refresh_cooldown_until: now + cooldown,
         next_refresh_at: now + cooldown,
@@ -513,6 +540,14 @@ function describeProviderError(error: TokenEndpointError): string {
 /** A connected token past its expiry that Pipes cannot renew: it is never handed out again. */
 function expiredForGood(row: ConnectedAccountTable, now: number): boolean {
   return row.state === 'connected' && !canRenew(row) && row.expires_at !== null && row.expires_at <= now;
+}
+
+/**
+ * When the stored token was issued, as far as the refresh margin is concerned: when Pipes obtained it, or, for a token
+ * Pipes did not obtain (an import), the connection's creation. Never `last_refresh_at`: a failed attempt moves it.
+ */
+function tokenIssuedAt(row: ConnectedAccountTable): number {
+  return row.token_issued_at ?? row.created_at;
 }
 
 /** Whether Pipes can get a new token for this row by itself: a client-credentials grant, or a refresh token. */
