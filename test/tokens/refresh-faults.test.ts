@@ -5,7 +5,7 @@ import { createTestDatabase, testEngine } from '../helpers/database.ts';
 import { FakeProvider } from '../helpers/fake-provider.ts';
 import { api, startTestPipes } from '../helpers/pipes.ts';
 import { accountRow, eventsNamed, eventually, storedSecret } from './harness.ts';
-import { createFakeIntegration, getToken, importGrant } from './setup.ts';
+import { createFakeIntegration, getToken, importGrant, replaceGrant } from './setup.ts';
 
 const MINUTE = 60_000;
 
@@ -288,16 +288,7 @@ describe(`refresh under provider faults (${testEngine()})`, () => {
     provider.holdNext(1);
     const pending = getToken(pipes, pipes.sandboxKey);
     await provider.waitForHeld(1);
-    const regrant = provider.issueGrant();
-    const put = await api(pipes, 'PUT', '/user_management/users/user_1/connected_accounts/acme', {
-      key: pipes.sandboxKey,
-      body: {
-        access_token: regrant.accessToken,
-        refresh_token: regrant.refreshToken,
-        expires_at: new Date(clock.now() + 3600_000).toISOString(),
-      },
-    });
-    assert.equal(put.status, 200, put.text);
+    const regrant = await replaceGrant(pipes, pipes.sandboxKey, provider, new Date(clock.now() + 3600_000));
     provider.releaseHeld();
     const result = await pending;
     assert.equal(result.status, 200, result.text);

@@ -3,9 +3,9 @@ import { afterEach, describe, test } from 'node:test';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { testEngine } from '../helpers/database.ts';
 import { FakeProvider } from '../helpers/fake-provider.ts';
-import { api, startTestPipes, type TestPipes } from '../helpers/pipes.ts';
+import { startTestPipes, type TestPipes } from '../helpers/pipes.ts';
 import { accountRow } from './harness.ts';
-import { createFakeIntegration, getToken, importGrant } from './setup.ts';
+import { createFakeIntegration, getToken, importGrant, replaceGrant } from './setup.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -75,16 +75,7 @@ describe(`the refresh margin after a failed refresh (${testEngine()})`, () => {
     assert.equal(provider.refreshCount(), 1, 'inside the margin counted from the import');
     assert.equal((await accountRow(pipes, account.id)).token_issued_at, clock.now());
 
-    const next = provider.issueGrant();
-    const replaced = await api(pipes, 'PUT', '/user_management/users/user_1/connected_accounts/acme', {
-      key: pipes.sandboxKey,
-      body: {
-        access_token: next.accessToken,
-        refresh_token: next.refreshToken,
-        expires_at: new Date(clock.now() + HOUR).toISOString(),
-      },
-    });
-    assert.equal(replaced.status, 200, replaced.text);
+    await replaceGrant(pipes, pipes.sandboxKey, provider, new Date(clock.now() + HOUR));
     const row = await accountRow(pipes, account.id);
     assert.equal(row.token_issued_at, null);
     // The margin counts from the connection's creation: 5 minutes, so the next background run is due by then.

@@ -4,7 +4,7 @@ import { ManualClock } from '../../src/lib/clock.ts';
 import { FakeProvider } from '../helpers/fake-provider.ts';
 import { api, startTestPipes, type TestPipes } from '../helpers/pipes.ts';
 import { sdkFor } from '../helpers/sdk.ts';
-import { createFakeIntegration, getToken, importGrant } from './setup.ts';
+import { createFakeIntegration, getToken, importGrant, replaceGrant } from './setup.ts';
 
 async function events(pipes: TestPipes, name: string) {
   return pipes.server.ctx.store.db.selectFrom('events').selectAll().where('event', '=', name).execute();
@@ -185,6 +185,54 @@ describe('token vending and refresh', () => {
     assert.ok(!stolen.text.includes(a.grant.accessToken));
     assert.ok(!pipes.logs.text().includes(a.grant.accessToken), 'no token in the logs');
     assert.ok(!pipes.logs.text().includes(a.grant.refreshToken));
+  });
+
+  test('a refresh of the old grant that fails after the tokens were replaced leaves the new grant untouched', async () => {
+    provider = await new FakeProvider({ rotation: 'none' }).start();
+    await createFakeIntegration(pipes, pipes.sandboxKey, provider);
+    const { account } = await importGrant(pipes, pipes.sandboxKey, provider, {
+      expiresAt: new Date(clock.now() - 1000),
+    });
+    provider.holdNext(1);
+    provider.scripted.push({ status: 503, body: '{}', headers: { 'retry-after': '60' } });
+    const pending = getToken(pipes, pipes.sandboxKey);
+    await provider.waitForHeld(1);
+    // While the old grant's refresh is at the provider, the app stores a new grant.
+    const next = await replaceGrant(pipes, pipes.sandboxKey, provider, new Date(clock.now() + 3_600_000));
+    const fresh = await accountRow(pipes, account.id);
+    provider.releaseHeld();
+    await pending;
+
+    const row = await accountRow(pipes, account.id);
+    assert.equal(row.refresh_failures, 0);
+    assert.equal(row.refresh_cooldown_until, null);
+    assert.equal(row.last_refresh_outcome, fresh.last_refresh_outcome);
+    assert.equal(row.next_refresh_at, fresh.next_refresh_at, 'the new grant is not rescheduled');
+    const vended = await getToken(pipes, pipes.sandboxKey);
+    assert.equal(vended.json.access_token.access_token, next.accessToken);
+  });
+
+  test('an attempt whose answer was lost keeps the outcome unknown even when a later attempt fails plainly', async () => {
+    provider = await new FakeProvider({ rotation: 'rotate' }).start();
+    await createFakeIntegration(pipes, pipes.sandboxKey, provider);
+    const { account } = await importGrant(pipes, pipes.sandboxKey, provider, {
+      expiresAt: new Date(clock.now() - 1000),
+    });
+    // The first answer never arrives (the provider may have rotated the token); the retry gets a plain 503.
+    provider.scripted.push({ drop: true }, { status: 503, body: '{}', headers: { 'retry-after': '60' } });
+    const failed = await getToken(pipes, pipes.sandboxKey);
+    assert.equal(failed.status, 503, failed.text);
+    assert.equal(provider.refreshCount(), 2);
+    const row = await accountRow(pipes, account.id);
+    assert.equal(row.refresh_attempt_version, row.token_version, 'the journal stays open');
+
+    // After the cool-down, the provider refuses the refresh token: whether it was rotated is unknown, and the
+    // account says so.
+    clock.advance(61_000);
+    provider.scripted.push({ status: 400, body: JSON.stringify({ error: 'invalid_grant' }) });
+    const after = await getToken(pipes, pipes.sandboxKey);
+    assert.deepEqual(after.json, { active: false, error: 'needs_reauthorization' });
+    assert.equal((await accountRow(pipes, account.id)).reauthorization_reason, 'refresh_outcome_unknown');
   });
 });
 

@@ -58,6 +58,27 @@ export async function importGrant(
   return { account: res.json, grant };
 }
 
+/** Replaces a connection's tokens with a new grant from the fake provider (`PUT`, as an app re-importing does). */
+export async function replaceGrant(
+  pipes: { url: string },
+  key: string,
+  provider: FakeProvider,
+  expiresAt: Date,
+  userId = 'user_1',
+) {
+  const grant = provider.issueGrant();
+  const res = await api(pipes, 'PUT', `/user_management/users/${userId}/connected_accounts/acme`, {
+    key,
+    body: {
+      access_token: grant.accessToken,
+      refresh_token: grant.refreshToken,
+      expires_at: expiresAt.toISOString(),
+    },
+  });
+  if (res.status !== 200) throw new Error(`replacing the grant failed: ${res.status} ${res.text}`);
+  return grant;
+}
+
 export async function getToken(pipes: { url: string }, key: string, userId = 'user_1', slug = 'acme') {
   return api(pipes, 'POST', `/data-integrations/${slug}/token`, { key, body: { user_id: userId } });
 }

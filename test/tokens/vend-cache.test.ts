@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase, testEngine } from '../helpers/database.ts';
 import { FakeProvider } from '../helpers/fake-provider.ts';
 import { api, startTestPipes, type TestPipes } from '../helpers/pipes.ts';
-import { createFakeIntegration, getToken, importGrant } from './setup.ts';
+import { createFakeIntegration, getToken, importGrant, replaceGrant } from './setup.ts';
 
 /**
  * Vending serves the integration and connection lookups from memory while the database is unchanged (SQLite). Every
@@ -62,16 +62,7 @@ describe(`token vending sees every change at once, on every instance (${testEngi
       (await getToken(a, a.sandboxKey, 'user_3')).json.access_token.access_token,
       first.grant.accessToken,
     );
-    const second = provider.issueGrant();
-    const replaced = await api(b, 'PUT', '/user_management/users/user_3/connected_accounts/acme', {
-      key: b.sandboxKey,
-      body: {
-        access_token: second.accessToken,
-        refresh_token: second.refreshToken,
-        expires_at: future().toISOString(),
-      },
-    });
-    assert.equal(replaced.status, 200, replaced.text);
+    const second = await replaceGrant(b, b.sandboxKey, provider, future(), 'user_3');
     assert.equal(
       (await getToken(a, a.sandboxKey, 'user_3')).json.access_token.access_token,
       second.accessToken,

@@ -178,32 +178,8 @@ export class SingleFlightRefresher {
    */
   private async markExpired(row: ConnectedAccountTable, reason: RefreshReason): Promise<FreshAccount> {
     const now = this.ctx.clock.now();
-    const marked = await this.ctx.store.db.transaction().execute(async (trx) => {
-      const updated = await trx
-        .updateTable('connected_accounts')
-        .set({
-          state: 'needs_reauthorization',
-          reauthorization_reason: 'token_expired',
-          next_refresh_at: null,
-          updated_at: now,
-        })
-        .where('id', '=', row.id)
-        .where('token_version', '=', row.token_version)
-        .where('generation', '=', row.generation)
-        .where('state', '=', 'connected')
-        .returningAll()
-        .executeTakeFirst();
-      if (!updated) return undefined;
-      await recordAccountEvent(trx, updated, 'pipes.connected_account.reauthorization_needed', now);
-      return updated;
-    });
-    if (marked) {
-      this.ctx.log.info(
-        { account: row.id, reason: 'token_expired' },
-        'connected account needs reauthorization',
-      );
-      return { kind: 'needs_reauthorization', row: marked };
-    }
+    const marked = await this.markNeedsReauthorization(row, 'token_expired', null, {});
+    if (marked) return { kind: 'needs_reauthorization', row: marked };
     // Changed meanwhile (new tokens, marked, deleted): decide again on the row as it now is.
     const current = await this.readRow(row.id);
     if (!current)
@@ -433,34 +409,51 @@ export class SingleFlightRefresher {
   ): Promise<FreshAccount> {
     const now = this.ctx.clock.now();
     const reason = outcomeUnknown ? 'refresh_outcome_unknown' : 'invalid_grant';
+    const marked = await this.markNeedsReauthorization(row, reason, fence, {
+      refresh_attempt_version: null,
+      refresh_attempt_started_at: null,
+      last_refresh_at: now,
+      last_refresh_outcome: 'invalid_grant',
+      last_refresh_error: describeProviderError(error),
+    });
+    if (!marked) return this.afterLosingLease(row.id, fence);
+    return { kind: 'needs_reauthorization', row: marked };
+  }
+
+  /**
+   * Marks the account as needing reauthorization and writes its event, in one transaction whose compare-and-set
+   * matches the token version and generation read (and the lease fence, under a lease), so the event is emitted
+   * once. Undefined when the row changed meanwhile.
+   */
+  private async markNeedsReauthorization(
+    row: ConnectedAccountTable,
+    reason: string,
+    fence: number | null,
+    fields: Partial<Omit<ConnectedAccountTable, 'id'>>,
+  ): Promise<ConnectedAccountTable | undefined> {
+    const now = this.ctx.clock.now();
     const marked = await this.ctx.store.db.transaction().execute(async (trx) => {
-      const updated = await trx
+      let update = trx
         .updateTable('connected_accounts')
         .set({
+          ...fields,
           state: 'needs_reauthorization',
           reauthorization_reason: reason,
-          refresh_attempt_version: null,
-          refresh_attempt_started_at: null,
-          last_refresh_at: now,
-          last_refresh_outcome: 'invalid_grant',
-          last_refresh_error: describeProviderError(error),
           next_refresh_at: null,
           updated_at: now,
         })
         .where('id', '=', row.id)
         .where('token_version', '=', row.token_version)
         .where('generation', '=', row.generation)
-        .where('lease_fence', '=', fence)
-        .where('state', '=', 'connected')
-        .returningAll()
-        .executeTakeFirst();
+        .where('state', '=', 'connected');
+      if (fence !== null) update = update.where('lease_fence', '=', fence);
+      const updated = await update.returningAll().executeTakeFirst();
       if (!updated) return undefined;
       await recordAccountEvent(trx, updated, 'pipes.connected_account.reauthorization_needed', now);
       return updated;
     });
-    if (!marked) return this.afterLosingLease(row.id, fence);
-    this.ctx.log.info({ account: row.id, reason }, 'connected account needs reauthorization');
-    return { kind: 'needs_reauthorization', row: marked };
+    if (marked) this.ctx.log.info({ account: row.id, reason }, 'connected account needs reauthorization');
+    return marked;
   }
 
   /**
