@@ -50,6 +50,8 @@ export interface CallEnv {
   replies: ReplyBatch;
   /** `PIPES_PUBLIC_URL`: rewritten pagination links point there, as relay tokens' `base_url` does. */
   publicUrl: string;
+  /** Its `host[:port]`: links there are never passed on (`links.ts`). */
+  publicHost: string;
 }
 
 export interface CallInput {
@@ -385,10 +387,10 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
    */
   #links(): LinkRewriteInput {
     const { relayToken, targetOrigin, connection } = this.#input;
-    const { publicUrl } = this.#env;
+    const { publicUrl, publicHost } = this.#env;
     const slug = connection.provider.slug;
     const query = this.#path.indexOf('?');
-    const pipesHosts = [new URL(publicUrl).host];
+    const pipesHosts = [publicHost];
     const host = this.#req.headers.host?.toLowerCase();
     if (host !== undefined && host !== pipesHosts[0]) pipesHosts.push(host);
     return {

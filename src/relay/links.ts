@@ -85,8 +85,12 @@ export function rewriteLocationHeader(value: string, input: LinkRewriteInput): s
 }
 
 const DROP = Symbol('drop');
-/** A scheme: the target is an absolute URL, which a client resolves the same against any base. */
-const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+/**
+ * A scheme and an authority (`https://host…`): a URL every client resolves to the same place whatever its base. A
+ * scheme alone is not enough: `https:/data-integrations/x` (or `https:\\…`, `https:path`) is a relative reference
+ * to a client whose base has the same scheme, so on the relay's origin it leads to Pipes.
+ */
+const ABSOLUTE_WITH_AUTHORITY = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
 /**
  * What to send for one link target: its relay URL when it points into the part of the provider's API this call
@@ -107,7 +111,7 @@ function rewriteTarget(
   }
   if (input.pipesHosts.includes(url.host)) return DROP;
   if (input.relayBase === null || !isUnderBase(url, base, basePath)) {
-    return ABSOLUTE.test(target) ? target : url.href;
+    return ABSOLUTE_WITH_AUTHORITY.test(target) ? target : url.href;
   }
   const path = url.pathname;
   const name = input.queryCredentialName;

@@ -78,6 +78,7 @@ export function createRelay(ctx: RelayContext, deps: RelayDeps, input: RelayOpti
     log: ctx.log,
     replies: new ReplyBatch(),
     publicUrl: ctx.config.publicUrl,
+    publicHost: new URL(ctx.config.publicUrl).host,
   };
   const nextRequestId = createRequestIds();
 

@@ -70,7 +70,10 @@ export async function saveOAuthGrant(
     last_refresh_error: null,
     refresh_failures: 0,
     refresh_cooldown_until: null,
-    next_refresh_at: nextRefreshAt(expiry.expiresAt, now, tokens.refreshToken !== null, now),
+    // A token with no refresh token to renew it is looked at once more, at its expiry: the background refresher then
+    // marks it as needing reauthorization, with its event, even if nothing asks for it meanwhile.
+    next_refresh_at:
+      tokens.refreshToken === null ? expiry.expiresAt : nextRefreshAt(expiry.expiresAt, now, true, now),
     reauthorization_reason: null,
     updated_at: now,
   };

@@ -98,6 +98,20 @@ describe('links that would lead the caller back to Pipes', () => {
       '<https://api.acme.test/v1/projects?page=2>; rel="next", <https://api.acme.test/v2x/a>; rel="alternate"',
     );
     assert.equal(rewrite('<//cdn.acme.test/x>; rel="preload"'), '<https://cdn.acme.test/x>; rel="preload"');
+    // A scheme without an authority is relative to a client whose base has that scheme: the relay's origin.
+    for (const target of ['https:/data-integrations/github', 'HTTPS:/data-integrations/github']) {
+      assert.equal(
+        rewrite(`<${target}>; rel="next"`, { requestUrl: 'https://api.acme.test/v2/a' }),
+        '<https://api.acme.test/data-integrations/github>; rel="next"',
+        target,
+      );
+      assert.equal(
+        rewrite(`<${target}>; rel="next"`, { relayBase: null }),
+        '<https://api.acme.test/data-integrations/github>; rel="next"',
+        target,
+      );
+    }
+    assert.equal(rewrite('<https:\\\\pipes.example.com/x>; rel="next"'), null);
   });
 
   test("a header with any target on Pipes' own host is dropped whole", () => {
@@ -166,10 +180,12 @@ describe('pagination links through the relay', () => {
       const url = new URL(req.url ?? '/', 'http://provider.invalid');
       // A hostile provider sends a DELETE's client to Pipes' own API: relative, and absolute on Pipes' host.
       if (req.method === 'DELETE' && url.pathname.startsWith('/v2/files/')) {
-        const location =
-          url.pathname === '/v2/files/relative'
-            ? '/data-integrations/acme-pages'
-            : `${pipes.config.publicUrl}/data-integrations/acme-pages`;
+        const location = {
+          '/v2/files/relative': '/data-integrations/acme-pages',
+          // Relative too, to a client on an http:// relay URL, though it carries a scheme.
+          '/v2/files/scheme-relative': 'http:/data-integrations/acme-pages',
+          '/v2/files/absolute': `${pipes.config.publicUrl}/data-integrations/acme-pages`,
+        }[url.pathname];
         res.writeHead(307, { location, 'content-length': '0' });
         res.end();
         return;
@@ -308,6 +324,12 @@ describe('pagination links through the relay', () => {
     });
     assert.equal(relative.status, 307);
     assert.equal(relative.headers.get('location'), `${apiServer.url}/data-integrations/acme-pages`);
+    const schemeRelative = await fetch(`${relayBase}/files/scheme-relative`, {
+      method: 'DELETE',
+      headers,
+      redirect: 'manual',
+    });
+    assert.equal(schemeRelative.headers.get('location'), `${apiServer.url}/data-integrations/acme-pages`);
     const absolute = await fetch(`${relayBase}/files/absolute`, {
       method: 'DELETE',
       headers,
@@ -319,7 +341,7 @@ describe('pagination links through the relay', () => {
     // Followed the way fetch follows them: to the provider (without the API key, fetch drops it across origins),
     // or not at all; the integration is still there.
     const since = apiServer.requests.length;
-    for (const name of ['relative', 'absolute']) {
+    for (const name of ['relative', 'scheme-relative', 'absolute']) {
       const followed = await fetch(`${relayBase}/files/${name}`, { method: 'DELETE', headers });
       await followed.arrayBuffer();
     }
@@ -328,9 +350,16 @@ describe('pagination links through the relay', () => {
     const calls = apiServer.requests.slice(since);
     assert.deepEqual(
       calls.map((call) => `${call.method} ${call.url}`),
-      ['DELETE /v2/files/relative', 'DELETE /data-integrations/acme-pages', 'DELETE /v2/files/absolute'],
+      [
+        'DELETE /v2/files/relative',
+        'DELETE /data-integrations/acme-pages',
+        'DELETE /v2/files/scheme-relative',
+        'DELETE /data-integrations/acme-pages',
+        'DELETE /v2/files/absolute',
+      ],
     );
     assert.equal(calls[1]?.headers.authorization, undefined);
+    assert.equal(calls[3]?.headers.authorization, undefined);
   });
 
   test('the fetch helper follows links the relay rewrote without sending them elsewhere', async () => {

@@ -68,7 +68,14 @@ describe(`connected_accounts migrations on existing rows (${testEngine()})`, () 
       .execute();
     const rows = [
       ...owners.map((owner, i) =>
-        oldRow(environment.id, `data_installation_${i}`, owner, i === 0 ? NOW : null),
+        // The first was connected, the second imported; the third's last refresh failed.
+        oldRow(
+          environment.id,
+          `data_installation_${i}`,
+          owner,
+          i <= 2 && i !== 1 ? NOW - i : null,
+          ['granted', 'imported', 'transient'][i] ?? null,
+        ),
       ),
       ...Array.from({ length: MANY }, (_, i) =>
         oldRow(
@@ -76,6 +83,7 @@ describe(`connected_accounts migrations on existing rows (${testEngine()})`, () 
           `data_installation_m${String(i).padStart(5, '0')}`,
           { ownerType: 'user', userId: `user|${i}`, organizationId: null },
           NOW - i,
+          'refreshed',
         ),
       ),
     ];
@@ -93,7 +101,13 @@ describe(`connected_accounts migrations on existing rows (${testEngine()})`, () 
   });
 
   /** A row as the previous release wrote it: the old owner key, no `token_issued_at` column. */
-  function oldRow(environmentId: string, id: string, owner: AccountOwner, lastRefreshAt: number | null) {
+  function oldRow(
+    environmentId: string,
+    id: string,
+    owner: AccountOwner,
+    lastRefreshAt: number | null,
+    lastRefreshOutcome: string | null,
+  ) {
     const { token_issued_at: _absent, ...row } = newAccountRow(
       {
         id,
@@ -107,13 +121,14 @@ describe(`connected_accounts migrations on existing rows (${testEngine()})`, () 
         auth_method: 'oauth',
         state: 'connected',
         last_refresh_at: lastRefreshAt,
+        last_refresh_outcome: lastRefreshOutcome,
       },
       NOW,
     );
     return { ...row, owner_key: oldOwnerKey(owner) };
   }
 
-  test('006 rewrites every owner_key with ownerKeyOf, and 007 backfills token_issued_at from last_refresh_at', async () => {
+  test('006 rewrites every owner_key with ownerKeyOf, and 007 backfills token_issued_at from a successful last refresh', async () => {
     const before = await store.db.selectFrom('connected_accounts').select(['id', 'owner_key']).execute();
     assert.equal(before.length, owners.length + MANY);
     assert.equal(before.find((r) => r.id === 'data_installation_0')?.owner_key, 'user|alice|team|blue');
@@ -128,11 +143,16 @@ describe(`connected_accounts migrations on existing rows (${testEngine()})`, () 
       const owner = { ownerType: row.owner_type, userId: row.user_id, organizationId: row.organization_id };
       assert.equal(row.owner_key, ownerKeyOf(owner), row.id);
       assert.notEqual(row.owner_key, oldOwnerKey(owner), row.id);
-      assert.equal(row.token_issued_at, row.last_refresh_at, row.id);
+      if (row.id.startsWith('data_installation_m'))
+        assert.equal(row.token_issued_at, row.last_refresh_at, row.id);
     }
     const alice = rows.find((r) => r.id === 'data_installation_0')!;
     assert.equal(alice.token_issued_at, NOW);
     assert.equal(rows.find((r) => r.id === 'data_installation_1')!.token_issued_at, null);
+    // A failed attempt is not when the token was obtained.
+    const failed = rows.find((r) => r.id === 'data_installation_2')!;
+    assert.equal(failed.last_refresh_at, NOW - 2);
+    assert.equal(failed.token_issued_at, null);
   });
 
   test('after 006, the owner whose old key collided gets its own compatibility connection', async () => {

@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import { PipesError } from '../../errors.ts';
 
 /**
@@ -62,12 +61,12 @@ function checkLayer(layer: string): void {
 /**
  * The dot-segment rule on a layer read the way a Unicode-aware provider might read it: as UTF-8, NFKC-normalised
  * (fullwidth `．` and `․` become `.`, fullwidth `／` a `/`, so segments are split after normalising) and with each
- * segment's Unicode padding trimmed. Bytes that are not valid UTF-8 (`%c0%ae`) have no such reading; the byte-wise
- * rule above already covered them.
+ * segment's Unicode padding trimmed. Bytes that are not valid UTF-8 read as U+FFFD, as a lenient decoder reads them:
+ * one stray byte elsewhere in the path must not switch the rule off (`/a/%ef%bc%8e%ef%bc%8e/b%ff`), and U+FFFD is
+ * never a dot.
  */
 function checkUnicodeSegments(layer: string): void {
   const bytes = Buffer.from(layer, 'latin1');
-  if (!isUtf8(bytes)) return;
   for (const segment of bytes.toString('utf8').normalize('NFKC').split(/[/\\]/)) {
     const bare = segment.split(';')[0]!.replace(UNICODE_PADDING, '');
     if (bare !== '' && DOTS.test(bare)) throw invalidPath('dot segments are not allowed');

@@ -126,8 +126,8 @@ export class SingleFlightRefresher {
 
   /**
    * Until when `ensureFresh(row)` hands out the stored token as it is, with no refresh: the moment the token enters
-   * its refresh margin (never, for a token that does not expire or cannot be refreshed). A client-credentials row
-   * without a token is due at once. Vending memoizes its answers up to this moment (src/store/stamped-memo.ts).
+   * its refresh margin (never, for a token that does not expire; its expiry, for one that cannot be renewed). A
+   * client-credentials row without a token is due at once. Vending memoizes its answers up to this moment (src/store/stamped-memo.ts).
    */
   freshUntil(row: ConnectedAccountTable): number {
     // A token nothing can renew is handed out as it is until it expires, and never after (`expiredForGood`).

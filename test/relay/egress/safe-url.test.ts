@@ -130,6 +130,10 @@ describe('joinProviderUrl', () => {
     '/a%ef%bc%8f..%ef%bc%8fadmin',
     '/a%ef%bc%bc..%ef%bc%bcadmin',
     '/%25ef%25bc%258e%25ef%25bc%258e/admin',
+    // A stray byte that is not UTF-8 elsewhere in the path does not switch the Unicode reading off.
+    '/a/%ef%bc%8e%ef%bc%8e/b%ff',
+    '/a/..%c2%a0/x%80',
+    '/a/%e2%80%a5/%fe',
   ];
   for (const path of HOSTILE) {
     test(`rejects ${JSON.stringify(path)}`, () => assertInvalidPath(() => joinProviderUrl(BASE, path)));
