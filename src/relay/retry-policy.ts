@@ -37,18 +37,22 @@ function headerOf(headers: IncomingHttpHeaders, name: string): string | undefine
  * another.
  */
 function remainingOf(headers: IncomingHttpHeaders, rateLimit: RateLimit): number | undefined {
-  if (rateLimit.remaining_header === undefined) return undefined;
-  const value = headerOf(headers, rateLimit.remaining_header)?.trim();
-  if (value === undefined || value === '') return undefined;
+  const value = filledHeader(headers, rateLimit.remaining_header);
+  if (value === undefined) return undefined;
   const n = Number(value);
   return Number.isFinite(n) ? n : undefined;
 }
 
 /** Whether the response names, in the catalog's `resource_header`, which of the provider's quotas it counted against. */
 function namesResource(headers: IncomingHttpHeaders, rateLimit: RateLimit): boolean {
-  if (rateLimit.resource_header === undefined) return false;
-  const value = headerOf(headers, rateLimit.resource_header)?.trim();
-  return value !== undefined && value !== '';
+  return filledHeader(headers, rateLimit.resource_header) !== undefined;
+}
+
+/** A catalog-named header's trimmed value; undefined when the catalog names none, or it is absent or empty. */
+function filledHeader(headers: IncomingHttpHeaders, name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const value = headerOf(headers, name)?.trim();
+  return value === '' ? undefined : value;
 }
 
 /** `Retry-After`: delay seconds or an HTTP date. Null when absent or unreadable. */

@@ -52,10 +52,14 @@ function checkLayer(layer: string): void {
   for (let i = 1; i < segments.length; i++) {
     const segment = segments[i]!;
     if (segment === '' && i < segments.length - 1) throw invalidPath('empty path segments are not allowed');
-    const bare = segment.split(';')[0]!.trim();
-    if (bare !== '' && DOTS.test(bare)) throw invalidPath('dot segments are not allowed');
+    refuseDotSegment(segment.split(';')[0]!.trim());
   }
   if (HIGH_BYTE.test(layer)) checkUnicodeSegments(layer);
+}
+
+/** A segment (its `;params` and padding gone) that is only dots: `..`, `..;x`, `...`. */
+function refuseDotSegment(bare: string): void {
+  if (bare !== '' && DOTS.test(bare)) throw invalidPath('dot segments are not allowed');
 }
 
 /**
@@ -68,8 +72,7 @@ function checkLayer(layer: string): void {
 function checkUnicodeSegments(layer: string): void {
   const bytes = Buffer.from(layer, 'latin1');
   for (const segment of bytes.toString('utf8').normalize('NFKC').split(/[/\\]/)) {
-    const bare = segment.split(';')[0]!.replace(UNICODE_PADDING, '');
-    if (bare !== '' && DOTS.test(bare)) throw invalidPath('dot segments are not allowed');
+    refuseDotSegment(segment.split(';')[0]!.replace(UNICODE_PADDING, ''));
   }
 }
 

@@ -127,7 +127,8 @@ export class SingleFlightRefresher {
   /**
    * Until when `ensureFresh(row)` hands out the stored token as it is, with no refresh: the moment the token enters
    * its refresh margin (never, for a token that does not expire; its expiry, for one that cannot be renewed). A
-   * client-credentials row without a token is due at once. Vending memoizes its answers up to this moment (src/store/stamped-memo.ts).
+   * client-credentials row without a token is due at once. Vending memoizes its answers up to this moment
+   * (src/store/stamped-memo.ts).
    */
   freshUntil(row: ConnectedAccountTable): number {
     // A token nothing can renew is handed out as it is until it expires, and never after (`expiredForGood`).
@@ -177,16 +178,13 @@ export class SingleFlightRefresher {
    * event, once: a compare-and-set on the version the caller read, like an `invalid_grant`.
    */
   private async markExpired(row: ConnectedAccountTable, reason: RefreshReason): Promise<FreshAccount> {
-    const now = this.ctx.clock.now();
     const marked = await this.markNeedsReauthorization(row, 'token_expired', null, {});
     if (marked) return { kind: 'needs_reauthorization', row: marked };
-    // Changed meanwhile (new tokens, marked, deleted): decide again on the row as it now is.
+    // Changed meanwhile (new tokens, marked by another caller, deleted): decide again on the row as it now is.
     const current = await this.readRow(row.id);
     if (!current)
       throw new PipesError('connected_account_not_found', 'Connected account not found.', { status: 404 });
-    return expiredForGood(current, now) && current.state === 'connected'
-      ? { kind: 'needs_reauthorization', row: current }
-      : this.ensureFresh(current, reason);
+    return this.ensureFresh(current, reason);
   }
 
   private async readRow(id: string): Promise<ConnectedAccountTable | undefined> {
