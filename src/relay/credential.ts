@@ -10,7 +10,8 @@ export interface CredentialPlacement {
   /** Query parameter name and value for `query` style. */
   query: readonly [name: string, value: string] | undefined;
   /**
-   * Byte strings that must never reach the caller: the secret, and the header value or URL-encoded form built from it.
+   * Byte strings that must never reach the caller: the secret, the header value or URL-encoded form built from it, and
+   * the escaped forms a provider may echo them in (`echoForms`).
    */
   needles: Buffer[];
   /** The same, as strings, for checking response headers. */
@@ -22,29 +23,44 @@ const UNSAFE = /[\u0000-\u001f\u007f]/;
 
 const fill = (format: string, placeholder: string, value: string) => format.split(placeholder).join(value);
 
+/**
+ * The forms in which a provider may send a secret back: as it is, and with `/` escaped as `\/` (PHP's `json_encode`
+ * and others escape slashes in JSON strings). A secret sent in the URL also as `encodeURIComponent` gives it (target.ts),
+ * with lower-case hex (a server that re-encodes the URL it quotes) and encoded once more (a request URL quoted in
+ * another URL's query). Forms equal to one already listed are left out: each form is one more scan of every response.
+ */
+function echoForms(secret: string, inUrl: boolean): string[] {
+  const forms = new Set([secret, secret.replaceAll('/', '\\/')]);
+  if (inUrl) {
+    const encoded = encodeURIComponent(secret);
+    forms.add(encoded);
+    forms.add(encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
+    forms.add(encodeURIComponent(encoded));
+  }
+  return [...forms];
+}
+
+function placement(
+  header: CredentialPlacement['header'],
+  query: CredentialPlacement['query'],
+  secrets: string[],
+): CredentialPlacement {
+  return { header, query, needles: secrets.map((form) => Buffer.from(form)), secrets };
+}
+
 function inHeader(name: string, value: string, secret: string): CredentialPlacement {
-  const needles = [Buffer.from(secret)];
-  const secrets = [secret];
+  const secrets = echoForms(secret, false);
   // A value that contains a scannable secret (`Bearer <token>`) is found by looking for the secret alone: one scan
   // per response instead of two. Basic's base64, or a secret too short to scan, needs the value itself.
   if (value !== secret && !(secret.length >= MIN_NEEDLE && value.includes(secret))) {
-    needles.push(Buffer.from(value));
-    secrets.push(value);
+    for (const form of echoForms(value, false)) if (!secrets.includes(form)) secrets.push(form);
   }
-  return { header: [name.toLowerCase(), value], query: undefined, needles, secrets };
+  return placement([name.toLowerCase(), value], undefined, secrets);
 }
 
 function inQuery(name: string, secret: string): CredentialPlacement {
-  const needles = [Buffer.from(secret)];
-  const secrets = [secret];
-  // The URL carries `encodeURIComponent(secret)` (target.ts), and that is the form a provider quoting the request URL
-  // sends back (`?key=AbCd%2BEf…` in a 404 body). A secret with nothing to encode adds no needle: one scan, not two.
-  const encoded = encodeURIComponent(secret);
-  if (encoded !== secret) {
-    needles.push(Buffer.from(encoded));
-    secrets.push(encoded);
-  }
-  return { header: undefined, query: [name, secret], needles, secrets };
+  // A provider quoting the request URL (`?key=AbCd%2BEf…` in a 404 body) sends back one of the URL forms.
+  return placement(undefined, [name, secret], echoForms(secret, true));
 }
 
 /**

@@ -21,6 +21,10 @@ import { basePathOf, isUnderBase } from './egress/index.ts';
  * - a relative target that is not rewritten is sent as an absolute URL on the provider, where the provider meant it;
  *   passed on as sent, `Location: /data-integrations/github` after a `DELETE` made fetch delete that integration;
  * - a target on Pipes' own host (its public URL's, or the one the caller used) is dropped with its whole header.
+ * And since the caller's client parses what the relay parsed, maybe differently, a target is passed on as sent only
+ * when every parser reads it alike: an absolute URL of plain RFC 3986 characters. Any other target is sent as the URL
+ * the relay read (`https://a\@pipes…` is `https://a/@pipes…`: host `a` for WHATWG, `pipes…` for an RFC 3986 parser),
+ * and a header whose target the relay cannot read at all, or whose `<` is never closed, is dropped.
  */
 export interface LinkRewriteInput {
   /** The provider base URL this call went under (`https://api.github.com`, `https://slack.com/api`). */
@@ -62,7 +66,8 @@ export function rewriteLinkHeader(value: string, input: LinkRewriteInput): strin
     }
     if (char !== '<') continue;
     const end = value.indexOf('>', i + 1);
-    if (end === -1) break;
+    // An unclosed target: a lenient parser may read one to the end of the header.
+    if (end === -1) return null;
     const target = value.slice(i + 1, end);
     const rewritten = rewriteTarget(target, base, basePath, input);
     if (rewritten === DROP) return null;
@@ -91,11 +96,18 @@ const DROP = Symbol('drop');
  * to a client whose base has the same scheme, so on the relay's origin it leads to Pipes.
  */
 const ABSOLUTE_WITH_AUTHORITY = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+/** RFC 3986's characters, unreserved, reserved and `%`: no backslash, space, control or non-ASCII character. */
+const URI_CHARACTERS = /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]*$/;
+
+/** `host[:port]` without a fully qualified name's trailing dot: `pipes.example.com.` is the same server. */
+function hostOf(url: URL): string {
+  return url.hostname.endsWith('.') ? url.host.replace(/\.(:\d+)?$/, '$1') : url.host;
+}
 
 /**
  * What to send for one link target: its relay URL when it points into the part of the provider's API this call
- * could reach; the target made absolute on the provider when it was relative; DROP when it leads to Pipes itself;
- * otherwise the target as sent (another origin, or malformed: a client cannot resolve it either).
+ * could reach; DROP when it leads to Pipes itself or cannot be read; the target as sent when it is an absolute URL
+ * every parser reads alike; otherwise the URL the relay read (a relative target made absolute on the provider).
  */
 function rewriteTarget(
   target: string,
@@ -107,11 +119,11 @@ function rewriteTarget(
   try {
     url = new URL(target, input.requestUrl);
   } catch {
-    return target;
+    return DROP;
   }
-  if (input.pipesHosts.includes(url.host)) return DROP;
+  if (input.pipesHosts.includes(hostOf(url))) return DROP;
   if (input.relayBase === null || !isUnderBase(url, base, basePath)) {
-    return ABSOLUTE_WITH_AUTHORITY.test(target) ? target : url.href;
+    return ABSOLUTE_WITH_AUTHORITY.test(target) && URI_CHARACTERS.test(target) ? target : url.href;
   }
   const path = url.pathname;
   const name = input.queryCredentialName;

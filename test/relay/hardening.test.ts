@@ -21,6 +21,8 @@ import {
 const QUERY_SECRET = 'AbCd+EfGh/IjKl=MnOp0123';
 const ENCODED_SECRET = encodeURIComponent(QUERY_SECRET);
 const TOKEN = 'tok-hardening-0123456789abcdef';
+/** A bearer token with slashes (base64), which a PHP provider's `json_encode` echoes as `\/`. */
+const SLASHED_TOKEN = 'ya29/AbCdEfGh/0123456789';
 
 describe('relay hardening', () => {
   let pipes: TestPipes;
@@ -46,7 +48,19 @@ describe('relay hardening', () => {
         res.end(`...${path}...`);
         return;
       }
+      // The same URL quoted with lower-case hex (re-encoded), and encoded again (inside another URL's query).
+      if (path.startsWith('/q/echo-lower'))
+        return json(res, 404, { url: path.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()) });
+      if (path.startsWith('/q/echo-double'))
+        return json(res, 404, { see: `https://docs.example.com/?from=${encodeURIComponent(path)}` });
       if (path.startsWith('/q/')) return json(res, 404, { error: 'not_found', url: path });
+      // A debug endpoint echoing the Authorization header as PHP's json_encode writes it: every `/` as `\/`.
+      if (path.startsWith('/v1/echo-php')) {
+        const body = `{"authorization":"${String(req.headers.authorization).replaceAll('/', '\\/')}"}`;
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
       if (path.startsWith('/v1/download')) return redirect(res, 302, `${canary.url}/download?sig=1`);
       if (path.startsWith('/v1/old')) return redirect(res, 301, `${provider.url}/v1/new?from=old`);
       if (path.startsWith('/v1/post-found')) return redirect(res, 302, `${canary.url}/landing`);
@@ -76,6 +90,14 @@ describe('relay hardening', () => {
       accountId: 'acct_p',
       provider: testProvider('p', `${provider.url}/v1`),
       credential: { authMethod: 'oauth', value: TOKEN },
+    });
+    deps.add({
+      environmentId: sandboxId,
+      slug: 'slashed',
+      userId: 'user_1',
+      accountId: 'acct_slashed',
+      provider: testProvider('slashed', `${provider.url}/v1`),
+      credential: { authMethod: 'oauth', value: SLASHED_TOKEN },
     });
     deps.add({
       environmentId: sandboxId,
@@ -119,6 +141,31 @@ describe('relay hardening', () => {
       assert.ok(!pipes.logs.text().includes(ENCODED_SECRET), 'nor is it logged');
     });
 
+    test('an echo with lower-case hex, or encoded once more, is caught too', async () => {
+      for (const path of ['/relay/qstyle/echo-lower', '/relay/qstyle/echo-double']) {
+        const response = await call(path);
+        assert.equal(response.status, 502, path);
+        assert.equal(response.headers['pipes-error'], 'credential_reflected', path);
+      }
+      // What the provider would have sent: neither form is the one in the request URL.
+      const lower = ENCODED_SECRET.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
+      assert.notEqual(lower, ENCODED_SECRET);
+      assert.ok(
+        !pipes.logs.text().includes(lower) && !pipes.logs.text().includes(encodeURIComponent(ENCODED_SECRET)),
+      );
+    });
+
+    test("a bearer token echoed with JSON's escaped slashes is caught", async () => {
+      const response = await rawRequest(pipes.url, {
+        path: '/relay/slashed/echo-php',
+        headers: relayHeaders(pipes.sandboxKey),
+      });
+      assert.equal(provider.requests.at(-1)?.headers.authorization, `Bearer ${SLASHED_TOKEN}`);
+      assert.equal(response.status, 502);
+      assert.equal(response.headers['pipes-error'], 'credential_reflected');
+      assert.ok(!response.body.toString().includes(SLASHED_TOKEN.replaceAll('/', '\\/')));
+    });
+
     test('a secret with nothing to encode is scanned for once, not twice', () => {
       const entry = testProvider('q', 'https://api.example.com', { auth_style: 'query' });
       const plain = placeCredential(entry, {
@@ -129,8 +176,15 @@ describe('relay hardening', () => {
       assert.deepEqual(plain.secrets, ['abc-DEF_123.456~x']);
       assert.equal(plain.needles.length, 1);
       const encodable = placeCredential(entry, { accountId: 'a', authMethod: 'oauth', value: QUERY_SECRET });
-      assert.deepEqual(encodable.secrets, [QUERY_SECRET, ENCODED_SECRET]);
-      assert.deepEqual(encodable.needles.map(String), [QUERY_SECRET, ENCODED_SECRET]);
+      const forms = [
+        QUERY_SECRET,
+        'AbCd+EfGh\\/IjKl=MnOp0123',
+        ENCODED_SECRET,
+        'AbCd%2bEfGh%2fIjKl%3dMnOp0123',
+        'AbCd%252BEfGh%252FIjKl%253DMnOp0123',
+      ];
+      assert.deepEqual(encodable.secrets, forms);
+      assert.deepEqual(encodable.needles.map(String), forms);
     });
   });
 
@@ -261,9 +315,21 @@ describe('relay hardening', () => {
   });
 
   describe('Unicode dot and space variants are dot segments too', () => {
-    test('fullwidth and leader dots, Unicode spaces and zero-width padding are refused before any call', async () => {
+    async function assertRefusedBeforeAnyCall(paths: string[]): Promise<void> {
       const since = provider.requests.length;
-      for (const path of [
+      for (const path of paths) {
+        const response = await rawRequest(pipes.url, {
+          path: `/relay/paths${path}`,
+          headers: relayHeaders(pipes.sandboxKey),
+        });
+        assert.equal(response.status, 400, path);
+        assert.equal(response.headers['pipes-error'], 'invalid_relay_path', path);
+      }
+      assert.equal(provider.requests.length, since, 'none reached the provider');
+    }
+
+    test('fullwidth and leader dots, Unicode spaces and zero-width padding are refused before any call', async () => {
+      await assertRefusedBeforeAnyCall([
         '/%ef%bc%8e%ef%bc%8e/admin', // ．． fullwidth full stops
         '/..%c2%a0/admin', // no-break space
         '/..%e3%80%80/admin', // ideographic space
@@ -273,19 +339,32 @@ describe('relay hardening', () => {
         '/%e2%80%a5/admin', // ‥ two dot leader
         '/a%ef%bc%8f..%ef%bc%8fadmin', // ／..／ fullwidth solidus
         '/%25ef%25bc%258e%25ef%25bc%258e/admin', // the same, encoded twice
-      ]) {
-        const response = await rawRequest(pipes.url, {
-          path: `/relay/paths${path}`,
-          headers: relayHeaders(pipes.sandboxKey),
-        });
-        assert.equal(response.status, 400, path);
-        assert.equal(response.headers['pipes-error'], 'invalid_relay_path', path);
-      }
-      assert.equal(provider.requests.length, since, 'none reached the provider');
+        '/.%e2%81%a0./admin', // a word joiner inside the dots
+        '/.%c2%ad./admin', // a soft hyphen inside the dots
+        '/%e2%80%8b..%e2%80%8b%e2%80%8c/admin', // zero-width marks around them
+        '/a%ef%bc%8f%ef%bc%8fb', // ／／: an empty segment once normalised
+        '/a%ef%bc%8f%ef%bc%bcb', // ／＼: the same with a fullwidth backslash
+      ]);
+    });
+
+    test('overlong UTF-8, C1 controls and bidi controls are refused before any call', async () => {
+      await assertRefusedBeforeAnyCall([
+        '/%c0%ae%c0%ae/admin', // overlong `..`, which old lenient decoders read as dots
+        '/a%c0%afb', // overlong `/`
+        '/%e0%80%ae%e0%80%ae/admin', // three-byte overlong `.`
+        '/%f0%80%80%ae/admin', // four-byte overlong `.`
+        '/%25c0%25ae%25c0%25ae/admin', // encoded twice
+        '/a%c2%85b', // NEL, a C1 control
+        '/a%c2%9bb', // CSI, a C1 control
+        '/invoice%e2%80%aefdp.exe', // right-to-left override
+        '/a%e2%81%a6b', // left-to-right isolate
+      ]);
     });
 
     test('Unicode names, and dots or spaces inside them, still go through unchanged', async () => {
-      const path = '/caf%C3%A9/%EF%BC%8Eenv/a%C2%A0b/%E2%80%8Bx/%E4%B8%AD%E6%96%87';
+      // …including an emoji built with zero-width joiners (👨‍💻), a soft hyphen inside a name, and a stray non-UTF-8 byte.
+      const path =
+        '/caf%C3%A9/%EF%BC%8Eenv/a%C2%A0b/%E2%80%8Bx/%E4%B8%AD%E6%96%87/%F0%9F%91%A8%E2%80%8D%F0%9F%92%BB/co%C2%ADop/b%FF';
       const response = await rawRequest(pipes.url, {
         path: `/relay/paths${path}`,
         headers: relayHeaders(pipes.sandboxKey),

@@ -48,7 +48,7 @@ describe('Link header rewriting', () => {
     assert.equal(rewrite('<issues?page=3>; rel="next"'), `<${RELAY}/projects/7/issues?page=3>; rel="next"`);
   });
 
-  test('other origins, paths outside the base, user info and malformed targets are left as sent', () => {
+  test('other origins, paths outside the base and user info are left as sent', () => {
     const untouched = [
       '<https://docs.acme.test/v2/pagination>; rel="help"',
       '<http://api.acme.test/v2/projects>; rel="next"',
@@ -56,9 +56,9 @@ describe('Link header rewriting', () => {
       '<https://api.acme.test/v1/projects?page=2>; rel="next"',
       '<https://api.acme.test/v2x/projects>; rel="next"',
       '<https://user:secret@api.acme.test/v2/projects>; rel="next"',
-      '<http://[::1>; rel="next"',
-      '<https://api.acme.test/v2/projects?page=2; rel="next"',
+      '<https://docs.acme.test/a%20b?q=%2F#top>; rel="help"',
       '',
+      'no target at all',
     ];
     for (const value of untouched) assert.equal(rewrite(value), value, value);
   });
@@ -114,14 +114,37 @@ describe('links that would lead the caller back to Pipes', () => {
     assert.equal(rewrite('<https:\\\\pipes.example.com/x>; rel="next"'), null);
   });
 
+  test('a target parsers may read differently is sent as the relay read it; an unreadable or unclosed one is dropped', () => {
+    // WHATWG reads the backslash as a slash (host `a`); an RFC 3986 parser would find user info and host `pipes…`.
+    assert.equal(
+      rewrite('<https://a\\@pipes.example.com/data-integrations/github>; rel="next"'),
+      '<https://a/@pipes.example.com/data-integrations/github>; rel="next"',
+    );
+    // Tabs and newlines, which WHATWG strips and others keep; spaces and non-ASCII characters.
+    assert.equal(
+      rewrite('<https://docs.acme.test/a\tb c/é>; rel="help"'),
+      '<https://docs.acme.test/ab%20c/%C3%A9>; rel="help"',
+    );
+    for (const value of [
+      '<http://[::1>; rel="next"',
+      '<https://api.acme.test/v2/a>; rel="next", <https://exa mple.com/>; rel="x"',
+      '<https://api.acme.test/v2/projects?page=2; rel="next"',
+      '<https://api.acme.test/v2/a>; rel="next", <https://pipes.example.com/x',
+    ]) {
+      assert.equal(rewrite(value), null, value);
+    }
+  });
+
   test("a header with any target on Pipes' own host is dropped whole", () => {
     assert.equal(rewrite('<https://pipes.example.com/data-integrations/github>; rel="next"'), null);
     assert.equal(
       rewrite('<https://api.acme.test/v2/a>; rel="next", <http://pipes.internal:8080/api-keys>; rel="x"'),
       null,
     );
-    // Any scheme or user info on that host too.
+    // Any scheme or user info on that host too, and its fully qualified name (a trailing dot) or upper case.
     assert.equal(rewrite('<https://user@pipes.example.com/x>; rel="next"'), null);
+    assert.equal(rewrite('<https://pipes.example.com./data-integrations>; rel="next"'), null);
+    assert.equal(rewrite('<http://PIPES.internal.:8080/api-keys>; rel="next"'), null);
   });
 
   test('without a relay base (an API-key call to a target origin) links into the API keep pointing at the provider', () => {
@@ -142,7 +165,7 @@ describe('Location header rewriting', () => {
     pipesHosts: ['pipes.example.com'],
   };
 
-  test('a location in the provider API points at the relay; anything else stays as sent', () => {
+  test('a location in the provider API points at the relay; another readable one stays as sent', () => {
     assert.equal(
       rewriteLocationHeader('https://api.acme.test/v2/repositories/42?x=1', input),
       `${RELAY}/repositories/42?x=1`,
@@ -151,10 +174,10 @@ describe('Location header rewriting', () => {
     for (const value of [
       'https://codeload.acme.test/archive.tar.gz?sig=abc',
       'https://api.acme.test/v1/projects/8',
-      'http://[::1',
     ]) {
       assert.equal(rewriteLocationHeader(value, input), value, value);
     }
+    assert.equal(rewriteLocationHeader('http://[::1', input), null, 'unreadable: dropped');
     // Relative elsewhere: absolute on the provider. On Pipes' host: dropped.
     assert.equal(rewriteLocationHeader('/login', input), 'https://api.acme.test/login');
     assert.equal(

@@ -10,9 +10,12 @@ import { PipesError } from '../../errors.ts';
  * - no dot segments (`.`, `..`, `..;x` which Tomcat treats as `..`, `.. ` which Windows trims to `..`);
  * - no empty interior segments (`//host`, `a//b`);
  * - no backslashes, control characters, NUL, CR or LF;
- * - read as UTF-8 too (when it is), NFKC-normalised and with Unicode spaces and zero-width characters trimmed from each
- *   segment's ends, still no dot segments (`%ef%bc%8e%ef%bc%8e` is `．．`, `..%c2%a0` is `..` and a no-break space):
- *   a provider that normalises Unicode or trims spaces would read `..` where the byte-wise check saw a name.
+ * - read as UTF-8 too (when it is), NFKC-normalised, with invisible format characters removed and Unicode spaces
+ *   trimmed from each segment's ends: still no dot segments (`%ef%bc%8e%ef%bc%8e` is `．．`, `..%c2%a0` is `..` and a
+ *   no-break space, `.%e2%81%a0.` holds a word joiner) and no empty segments (`／／`), since a provider that normalises
+ *   Unicode, drops invisible characters or trims spaces would read `..` or `//` where the byte-wise check saw a name;
+ *   and no overlong UTF-8 (`%c0%ae`, which old lenient decoders read as `.`), C1 controls or bidi controls (which make
+ *   a path read one way in a log or on the dashboard and another on the wire).
  * On the raw text additionally: only RFC 3986 path characters, no scheme (`http:`), no `@` in the first segment
  * (authority position), no `#`.
  */
@@ -32,8 +35,20 @@ const UNSAFE_QUERY = /[\u0000-\u0020\u007f#]/;
 const MAX_DECODE_LAYERS = 4;
 /** A decoded byte ≥ 0x80: only then can the UTF-8 reading of a layer differ from its bytes. */
 const HIGH_BYTE = /[\u0080-\u00ff]/;
-/** What a lenient provider may trim from a segment's ends: `\s` (U+00A0, U+3000, U+FEFF…) and the zero-width marks. */
-const UNICODE_PADDING = /^[\s\u200b-\u200d\u2060\ufeff]+|[\s\u200b-\u200d\u2060\ufeff]+$/g;
+/** What a lenient provider may trim from a segment's ends: `\s` (U+00A0, U+3000…). */
+const UNICODE_PADDING = /^\s+|\s+$/g;
+/**
+ * Format characters (`\p{Cf}`: zero-width marks, the word joiner, the soft hyphen, bidi controls), which a lenient
+ * provider may drop anywhere in a name. Removed only for the dot-segment test: names keep them (an emoji's
+ * zero-width joiner).
+ */
+const INVISIBLE = /\p{Cf}/gu;
+/** Overlong UTF-8: a lead byte that encodes in two, three or four bytes what fits in fewer (`%c0%ae` is `.`). */
+const OVERLONG_UTF8 = /[\u00c0\u00c1][\u0080-\u00bf]|\u00e0[\u0080-\u009f]|\u00f0[\u0080-\u008f]/;
+/** C0 and C1 control characters, once the layer is read as UTF-8. */
+const UNICODE_CONTROL = /\p{Cc}/u;
+/** The bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069). */
+const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/;
 /** A dot segment once `;params` and padding are gone (`..`, `..;x`, `...`): what the byte-wise rule refuses too. */
 const DOTS = /^\.+$/;
 
@@ -63,16 +78,24 @@ function refuseDotSegment(bare: string): void {
 }
 
 /**
- * The dot-segment rule on a layer read the way a Unicode-aware provider might read it: as UTF-8, NFKC-normalised
- * (fullwidth `．` and `․` become `.`, fullwidth `／` a `/`, so segments are split after normalising) and with each
- * segment's Unicode padding trimmed. Bytes that are not valid UTF-8 read as U+FFFD, as a lenient decoder reads them:
- * one stray byte elsewhere in the path must not switch the rule off (`/a/%ef%bc%8e%ef%bc%8e/b%ff`), and U+FFFD is
- * never a dot.
+ * The path rules on a layer read the way a Unicode-aware provider might read it: as UTF-8, NFKC-normalised
+ * (fullwidth `．` and `․` become `.`, fullwidth `／` a `/`, so segments are split after normalising), with invisible
+ * characters removed and each segment's Unicode padding trimmed. Bytes that are not valid UTF-8 read as U+FFFD, as a
+ * lenient decoder reads them: one stray byte elsewhere in the path must not switch the rules off
+ * (`/a/%ef%bc%8e%ef%bc%8e/b%ff`), and U+FFFD is never a dot. Overlong forms are refused outright: a decoder that reads
+ * them reads an ASCII `.` or `/` the byte-wise rules never saw.
  */
 function checkUnicodeSegments(layer: string): void {
-  const bytes = Buffer.from(layer, 'latin1');
-  for (const segment of bytes.toString('utf8').normalize('NFKC').split(/[/\\]/)) {
-    refuseDotSegment(segment.split(';')[0]!.replace(UNICODE_PADDING, ''));
+  if (OVERLONG_UTF8.test(layer)) throw invalidPath('overlong UTF-8 sequences are not allowed');
+  const text = Buffer.from(layer, 'latin1').toString('utf8').normalize('NFKC');
+  if (UNICODE_CONTROL.test(text)) throw invalidPath('control characters are not allowed');
+  if (BIDI_CONTROL.test(text)) throw invalidPath('bidirectional text controls are not allowed');
+  const segments = text.split(/[/\\]/);
+  // As in checkLayer: segments[0] precedes the leading slash, and the last one may be empty (a trailing slash).
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i]!;
+    if (segment === '' && i < segments.length - 1) throw invalidPath('empty path segments are not allowed');
+    refuseDotSegment(segment.split(';')[0]!.replace(INVISIBLE, '').replace(UNICODE_PADDING, ''));
   }
 }
 

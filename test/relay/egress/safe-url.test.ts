@@ -54,10 +54,22 @@ describe('joinProviderUrl', () => {
       '/a%C2%A0b',
       '/%E2%80%8Bx',
       '/..a%E3%80%80',
-      '/%C0%AE', // not UTF-8: only the byte-wise reading applies, and there it is a name
+      '/%F0%9F%91%A8%E2%80%8D%F0%9F%92%BB', // an emoji joined with U+200D
+      '/a%FF', // not UTF-8: a lenient decoder reads U+FFFD, never a dot
     ]) {
       assert.equal(joinProviderUrl(BASE, path).pathname, `/rest/api/3${path}`, path);
     }
+  });
+
+  test('refuses overlong UTF-8, which old lenient decoders read as the ASCII it hides', () => {
+    for (const path of ['/%C0%AE', '/%C0%AE%C0%AE/x', '/a%C1%9Cb', '/%E0%80%AE', '/%F0%80%80%AE']) {
+      assertInvalidPath(() => joinProviderUrl(BASE, path));
+    }
+    // The shortest forms of other characters are names.
+    assert.equal(
+      joinProviderUrl(BASE, '/%C2%AE%E0%A0%80%F0%90%80%80').pathname,
+      '/rest/api/3/%C2%AE%E0%A0%80%F0%90%80%80',
+    );
   });
 
   test('takes the query from the path or from the argument', () => {
