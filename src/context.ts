@@ -7,6 +7,7 @@ import type { ProviderHttp } from './oauth/http.ts';
 import type { Catalog } from './providers/load-catalog.ts';
 import type { SandboxHost } from './sandbox/host.ts';
 import type { Store } from './store/open.ts';
+import type { LeaseClock } from './tokens/refresh/lease-clock.ts';
 import type { TokenService } from './tokens/service.ts';
 import type { Vault } from './vault/vault.ts';
 
@@ -19,6 +20,8 @@ export interface AppContext {
   store: Store;
   log: Logger;
   clock: Clock;
+  /** `clock` corrected to the database server's: the time refresh leases are written and judged in. */
+  leaseClock: LeaseClock;
   /** Seals and opens every secret at rest. */
   vault: Vault;
   /** Crash points for fault tests; inert in production. */

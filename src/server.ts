@@ -35,7 +35,8 @@ import {
   type BackgroundRefresherOptions,
   startBackgroundRefresher,
 } from './tokens/refresh/background.ts';
-import { warnOnClockSkew } from './tokens/refresh/clock-skew.ts';
+import { synchroniseClocks } from './tokens/refresh/clock-skew.ts';
+import { LeaseClock } from './tokens/refresh/lease-clock.ts';
 import { DEFAULT_REFRESH_OPTIONS } from './tokens/refresh/single-flight.ts';
 import { createTokenService } from './tokens/service.ts';
 import { openVault } from './vault/open-vault.ts';
@@ -52,6 +53,11 @@ export interface StartOptions {
   relayDeps?: RelayDeps;
   /** Relay limits and timeouts (tests use small ones). */
   relay?: RelayOptionsInput;
+  /**
+   * The time refresh leases are judged in: `'database'` (the default) corrects this instance's clock to the database
+   * server's (lease-clock.ts); `'local'` keeps `clock` as it is, for tests whose manual clock stands still.
+   */
+  leaseClock?: 'database' | 'local';
   /** HTTP server timeouts against slow clients. Defaults: headers 20 s, request 60 s, checked every 30 s. */
   serverTimeouts?: { headersTimeoutMs?: number; requestTimeoutMs?: number; checkIntervalMs?: number };
 }
@@ -90,6 +96,7 @@ export async function createContext(config: Config, options: StartOptions = {}):
     store,
     log,
     clock,
+    leaseClock: new LeaseClock(store, clock, log),
     vault,
     failpoints: createFailpoints(config.failpoints, config.production),
     catalog,
@@ -128,8 +135,8 @@ export function buildRelay(ctx: AppContext, options: StartOptions = {}, guards?:
 /** Starts the HTTP server on the configured host and port. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const ctx = await createContext(config, options);
-  // Refresh leases are judged by each instance's clock: say so at once when this one is off the database's.
-  await warnOnClockSkew(ctx);
+  // Leases on the database server's clock from the first refresh on; a large skew is named at once.
+  await synchroniseClocks(ctx, options.leaseClock);
   const guards = createApiGuards(ctx);
   const app = createApp(ctx, guards);
   const relay = buildRelay(ctx, options, guards);
@@ -178,6 +185,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await relay.close();
       // Attempts in flight finish (bounded by the attempt timeout) before the store they write to closes.
       await refresher.stop();
+      ctx.leaseClock.stop();
       await webhookWorker.stop();
       await ctx.providerHttp.close();
       await ctx.store.close();

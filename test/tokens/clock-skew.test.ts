@@ -9,8 +9,9 @@ import { startTestPipes } from '../helpers/pipes.ts';
 const SKEW_WARNING = /clock is \d+\.\d s behind the database server's/;
 
 /**
- * Instances judge refresh leases by their own clocks; on PostgreSQL they run on different machines, so each compares
- * its clock with the database server's at start and warns when they differ by more than 2 s.
+ * On PostgreSQL instances run on different machines. Refresh leases are corrected to the database server's clock
+ * (lease-clock.test.ts), but expiry and schedules follow each instance's own clock, so each compares it with the
+ * server's at start and warns when they differ by more than 2 s.
  */
 describe(`clock skew against the database (${testEngine()})`, () => {
   test("an instance's clock is compared with the PostgreSQL server's; on SQLite there is nothing to compare", async () => {

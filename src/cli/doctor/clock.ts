@@ -4,9 +4,9 @@ import { describeClockSkew, MAX_CLOCK_SKEW_MS, measureClockSkew } from '../../to
 import { type CheckResult, check } from './report.ts';
 
 /**
- * This machine's clock against the PostgreSQL server's. Instances judge token refresh leases by their own clocks, so
- * a skewed instance could refresh a token another one holds. The doctor measures the machine it runs on: run it on
- * each instance's machine (every instance also warns at start).
+ * This machine's clock against the PostgreSQL server's. Refresh leases are corrected to the server's clock
+ * (lease-clock.ts), but token expiry, refresh schedules and webhook retries follow each instance's own clock. The
+ * doctor measures the machine it runs on: run it on each instance's machine (every instance also warns at start).
  */
 export async function checkClock(store: Store, clock: Clock = systemClock): Promise<CheckResult> {
   const skewMs = await measureClockSkew(store, clock).catch(() => undefined);
@@ -34,7 +34,7 @@ export async function checkClock(store: Store, clock: Clock = systemClock): Prom
         'clock',
         'Clock',
         'warn',
-        `${where}: more than ${MAX_CLOCK_SKEW_MS / 1000} s. Instances judge token refresh leases by their own clocks.`,
+        `${where}: more than ${MAX_CLOCK_SKEW_MS / 1000} s. Token expiry, refresh schedules and webhook retries follow each machine's own clock.`,
         'Synchronise the clocks of every Pipes machine and the database server (NTP).',
       );
 }

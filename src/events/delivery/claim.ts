@@ -22,16 +22,24 @@ export type ClaimedDelivery = Pick<
 export async function claimDueDeliveries(
   db: Kysely<Database>,
   engine: StoreEngine,
-  input: { owner: string; now: number; leaseMs: number; limit: number },
+  input: {
+    owner: string;
+    /** This instance's time, for `next_attempt_at`. */
+    now: number;
+    /** The lease clock's time (lease-clock.ts), for `lease_until`: on the database server's clock, like every lease. */
+    leaseNow: number;
+    leaseMs: number;
+    limit: number;
+  },
 ): Promise<ClaimedDelivery[]> {
-  const { owner, now, leaseMs, limit } = input;
+  const { owner, now, leaseNow, leaseMs, limit } = input;
   const enabledEndpoints = db.selectFrom('webhook_endpoints').select('id').where('status', '=', 'enabled');
   let due = db
     .selectFrom('webhook_deliveries')
     .select('id')
     .where('status', '=', 'pending')
     .where('next_attempt_at', '<=', now)
-    .where('lease_until', '<=', now)
+    .where('lease_until', '<=', leaseNow)
     // A subquery in WHERE, not a join: FOR UPDATE must lock delivery rows only, never the endpoint rows.
     .where('endpoint_id', 'in', enabledEndpoints)
     .orderBy('next_attempt_at')
@@ -45,7 +53,7 @@ export async function claimDueDeliveries(
     .updateTable('webhook_deliveries')
     .set((eb) => ({
       lease_owner: owner,
-      lease_until: now + leaseMs,
+      lease_until: leaseNow + leaseMs,
       attempts: eb('attempts', '+', 1),
       updated_at: now,
     }))
@@ -57,7 +65,7 @@ export async function claimDueDeliveries(
     )
     .where('status', '=', 'pending')
     .where('next_attempt_at', '<=', now)
-    .where('lease_until', '<=', now)
+    .where('lease_until', '<=', leaseNow)
     .returning(['id', 'environment_id', 'event_id', 'endpoint_id', 'event_name', 'attempts', 'lease_until'])
     .execute();
   return rows.map((row) => ({

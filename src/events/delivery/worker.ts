@@ -78,6 +78,7 @@ export function startWebhookWorker(ctx: AppContext, options: WebhookWorkerOption
     const claimed = await claimDueDeliveries(ctx.store.db, ctx.store.engine, {
       owner,
       now: ctx.clock.now(),
+      leaseNow: ctx.leaseClock.now(),
       leaseMs,
       limit: batchSize,
     });

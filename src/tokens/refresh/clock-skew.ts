@@ -4,9 +4,8 @@ import type { Clock } from '../../lib/clock.ts';
 import type { Store } from '../../store/open.ts';
 
 /**
- * Refresh leases (`lease_until`) are written and judged by each instance with its own clock. Instances sharing a
- * PostgreSQL database run on different machines: one whose clock is behind believes a lease is still its own after
- * another instance, ahead, has taken it over. Up to this much skew the lease's slack absorbs it.
+ * Past this skew against the database server's clock an instance warns. Refresh leases are corrected for any skew
+ * (lease-clock.ts), but token expiry, refresh schedules and webhook retries follow each instance's own clock.
  */
 export const MAX_CLOCK_SKEW_MS = 2_000;
 
@@ -34,25 +33,29 @@ export function describeClockSkew(skewMs: number): string {
 }
 
 /**
- * At start-up on PostgreSQL: a warning naming the skew when this instance's clock is more than `MAX_CLOCK_SKEW_MS`
- * off the database's. Only a warning: the instance still works, and a failed comparison never stops a start.
+ * At start-up on PostgreSQL: measures this instance's clock against the database server's, corrects the lease clock
+ * by it (unless `leaseClock` is `'local'`) and keeps correcting it, and warns, naming the skew, when it is over
+ * `MAX_CLOCK_SKEW_MS`. Only a warning: the instance still works, and a failed comparison never stops a start.
  */
-export async function warnOnClockSkew(
-  ctx: Pick<AppContext, 'store' | 'clock' | 'log'>,
+export async function synchroniseClocks(
+  ctx: Pick<AppContext, 'store' | 'clock' | 'log' | 'leaseClock'>,
+  leaseClock: 'database' | 'local' = 'database',
 ): Promise<number | null> {
+  const correct = leaseClock === 'database';
   let skewMs: number | null;
   try {
-    skewMs = await measureClockSkew(ctx.store, ctx.clock);
+    skewMs = correct ? await ctx.leaseClock.synchronise() : await measureClockSkew(ctx.store, ctx.clock);
   } catch (error) {
     ctx.log.warn({ err: error }, 'could not compare this instance clock with the database clock');
-    return null;
+    skewMs = null;
   }
+  if (correct) ctx.leaseClock.keepSynchronised();
   if (skewMs !== null && Math.abs(skewMs) > MAX_CLOCK_SKEW_MS) {
     ctx.log.warn(
       { clockSkewMs: skewMs },
-      `this instance's clock is ${describeClockSkew(skewMs)} the database server's (more than ${MAX_CLOCK_SKEW_MS / 1000} s): ` +
-        'instances judge token refresh leases by their own clocks, so two of them may refresh one token at once. ' +
-        'Synchronise the clocks (NTP).',
+      `this instance's clock is ${describeClockSkew(skewMs)} the database server's (more than ${MAX_CLOCK_SKEW_MS / 1000} s). ` +
+        'Refresh leases are timed on the database clock, but token expiry, refresh schedules and webhook retries ' +
+        'follow this clock. Synchronise the clocks (NTP).',
     );
   }
   return skewMs;

@@ -80,7 +80,7 @@ export type FreshAccount =
   | { kind: 'needs_reauthorization'; row: ConnectedAccountTable };
 
 /** What the refresher needs from the context. */
-export type RefreshDeps = Pick<AppContext, 'store' | 'vault' | 'clock' | 'log' | 'failpoints'>;
+export type RefreshDeps = Pick<AppContext, 'store' | 'vault' | 'clock' | 'leaseClock' | 'log' | 'failpoints'>;
 
 /**
  * A provider call is sent only while at least this much of the lease is left: the call may take the whole token
@@ -207,16 +207,18 @@ export class SingleFlightRefresher {
       if (current.refresh_cooldown_until !== null && current.refresh_cooldown_until > now) {
         return this.unavailable(current, current.refresh_cooldown_until - now);
       }
-      // Take the lease: one compare-and-set, atomic on both engines. It returns the row as it is now.
+      // Take the lease: one compare-and-set, atomic on both engines. It returns the row as it is now. Lease times are
+      // on the database server's clock, which every instance shares (lease-clock.ts).
+      const leaseNow = this.ctx.leaseClock.now();
       const leased = await db
         .updateTable('connected_accounts')
         .set((eb) => ({
           lease_owner: this.owner,
-          lease_until: now + this.options.leaseTtlMs,
+          lease_until: leaseNow + this.options.leaseTtlMs,
           lease_fence: eb('lease_fence', '+', 1),
         }))
         .where('id', '=', id)
-        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', leaseNow)]))
         .returningAll()
         .executeTakeFirst();
       if (leased) return this.refreshUnderLease(leased, reason);
@@ -258,7 +260,7 @@ export class SingleFlightRefresher {
         .set({ refresh_attempt_version: row.token_version, refresh_attempt_started_at: this.ctx.clock.now() })
         .where('id', '=', row.id)
         .where('lease_fence', '=', fence)
-        .where('lease_until', '>', this.ctx.clock.now())
+        .where('lease_until', '>', this.ctx.leaseClock.now())
         .executeTakeFirst();
       if (Number(journaled.numUpdatedRows) !== 1) return this.afterLosingLease(row.id, fence);
       await this.ctx.failpoints.hit('before_provider_call');
@@ -275,7 +277,7 @@ export class SingleFlightRefresher {
         if (!(await this.holdsLease(row.id, fence))) return await this.afterLosingLease(row.id, fence);
         // And every call, the first included, must be able to finish inside it (`LEASE_NEEDED_PER_ATTEMPT_MS`).
         // Otherwise nothing is sent: the failure cools down like a transient one.
-        const leaseLeftMs = leaseUntil - this.ctx.clock.now();
+        const leaseLeftMs = leaseUntil - this.ctx.leaseClock.now();
         if (leaseLeftMs < LEASE_NEEDED_PER_ATTEMPT_MS) {
           this.ctx.log[attempt === 0 ? 'warn' : 'debug'](
             { account: row.id, attempt, leaseLeftMs },
@@ -318,7 +320,7 @@ export class SingleFlightRefresher {
       .select('id')
       .where('id', '=', id)
       .where('lease_fence', '=', fence)
-      .where('lease_until', '>', this.ctx.clock.now())
+      .where('lease_until', '>', this.ctx.leaseClock.now())
       .executeTakeFirst();
     return held !== undefined;
   }
