@@ -156,13 +156,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   // Slow clients must not hold connections forever (slowloris): bound header and request time.
   http.headersTimeout = timeouts.headersTimeoutMs ?? 20_000;
   http.requestTimeout = timeouts.requestTimeoutMs ?? 60_000;
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.port, config.host, () => {
-      http.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.port, config.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    // The port is taken, or the host cannot be bound: nothing may be left running behind the error.
+    ctx.leaseClock.stop();
+    await relay.close();
+    await ctx.providerHttp.close();
+    await ctx.store.close();
+    throw error;
+  }
   const address = http.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   const webhookWorker = startWebhookWorker(ctx, options.webhookWorker);

@@ -23,19 +23,30 @@ const UNSAFE = /[\u0000-\u001f\u007f]/;
 
 const fill = (format: string, placeholder: string, value: string) => format.split(placeholder).join(value);
 
+/** What .NET's default JSON encoder writes as `\u00XX` (`+` is `\u002B`): HTML-sensitive characters. */
+const JSON_UNICODE_ESCAPED = /[+&<>'"]/g;
+
 /**
- * The forms in which a provider may send a secret back: as it is, and with `/` escaped as `\/` (PHP's `json_encode`
- * and others escape slashes in JSON strings). A secret sent in the URL also as `encodeURIComponent` gives it (target.ts),
- * with lower-case hex (a server that re-encodes the URL it quotes) and encoded once more (a request URL quoted in
+ * The forms in which a provider may send a secret back: as it is; with `/` escaped as `\/` (PHP's `json_encode` and
+ * others escape slashes in JSON strings); with `+`, `&`, `<`, `>` and quotes as `\u002B`… (.NET's `System.Text.Json`;
+ * base64 keys hold `+`). A secret sent in the URL also as `encodeURIComponent` gives it (target.ts), with lower-case
+ * hex (a server that re-encodes the URL it quotes), and either of those encoded once more (a request URL quoted in
  * another URL's query). Forms equal to one already listed are left out: each form is one more scan of every response.
  */
 function echoForms(secret: string, inUrl: boolean): string[] {
-  const forms = new Set([secret, secret.replaceAll('/', '\\/')]);
+  const forms = new Set([
+    secret,
+    secret.replaceAll('/', '\\/'),
+    secret.replace(
+      JSON_UNICODE_ESCAPED,
+      (char) => `\\u${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`,
+    ),
+  ]);
   if (inUrl) {
     const encoded = encodeURIComponent(secret);
-    forms.add(encoded);
-    forms.add(encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
-    forms.add(encodeURIComponent(encoded));
+    const lowerHex = encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
+    for (const form of [encoded, lowerHex, encodeURIComponent(encoded), encodeURIComponent(lowerHex)])
+      forms.add(form);
   }
   return [...forms];
 }

@@ -179,9 +179,11 @@ describe('relay hardening', () => {
       const forms = [
         QUERY_SECRET,
         'AbCd+EfGh\\/IjKl=MnOp0123',
+        'AbCd\\u002BEfGh/IjKl=MnOp0123',
         ENCODED_SECRET,
         'AbCd%2bEfGh%2fIjKl%3dMnOp0123',
         'AbCd%252BEfGh%252FIjKl%253DMnOp0123',
+        'AbCd%252bEfGh%252fIjKl%253dMnOp0123',
       ];
       assert.deepEqual(encodable.secrets, forms);
       assert.deepEqual(encodable.needles.map(String), forms);
@@ -342,8 +344,19 @@ describe('relay hardening', () => {
         '/.%e2%81%a0./admin', // a word joiner inside the dots
         '/.%c2%ad./admin', // a soft hyphen inside the dots
         '/%e2%80%8b..%e2%80%8b%e2%80%8c/admin', // zero-width marks around them
-        '/a%ef%bc%8f%ef%bc%8fb', // ／／: an empty segment once normalised
-        '/a%ef%bc%8f%ef%bc%bcb', // ／＼: the same with a fullwidth backslash
+        '/%ef%bc%8f%ef%bc%8fevil.example/x', // ／／host: an empty first segment once normalised
+        '/%ef%bc%8f%ef%bc%bcevil.example/x', // ／＼host: the same with a fullwidth backslash
+        '/%e2%80%8b/evil.example/x', // a first segment of a zero-width space only
+        '/%c2%a0/evil.example/x', // …or of a no-break space
+        '/%20/evil.example/x', // …or of a plain space
+        '/.%ef%b8%8f./admin', // a variation selector inside the dots
+        '/.%cd%8f./admin', // a combining grapheme joiner
+        '/..%e3%85%a4/admin', // a Hangul filler
+        '/%ef%bc%85%ef%bc%92%ef%bd%85%ef%bc%85%ef%bc%92%ef%bd%85/admin', // ％２ｅ％２ｅ: `%2e%2e` once normalised
+        '/%ef%bc%852e%ef%bc%852e/admin', // ％2e％2e
+        '/..%3F/admin', // `..?`: a proxy that decodes and parses again ends the segment there
+        '/..%23/admin', // `..#`
+        '/..%253F/admin', // the same, encoded twice
       ]);
     });
 
@@ -353,6 +366,8 @@ describe('relay hardening', () => {
         '/a%c0%afb', // overlong `/`
         '/%e0%80%ae%e0%80%ae/admin', // three-byte overlong `.`
         '/%f0%80%80%ae/admin', // four-byte overlong `.`
+        '/%f8%80%80%80%ae/admin', // five-byte
+        '/%fc%80%80%80%80%ae/admin', // six-byte
         '/%25c0%25ae%25c0%25ae/admin', // encoded twice
         '/a%c2%85b', // NEL, a C1 control
         '/a%c2%9bb', // CSI, a C1 control
@@ -362,9 +377,11 @@ describe('relay hardening', () => {
     });
 
     test('Unicode names, and dots or spaces inside them, still go through unchanged', async () => {
-      // …including an emoji built with zero-width joiners (👨‍💻), a soft hyphen inside a name, and a stray non-UTF-8 byte.
+      // …including an emoji built with zero-width joiners (👨‍💻), a soft hyphen inside a name, a stray non-UTF-8 byte,
+      // fullwidth solidi inside a file name (`a／／b`, `／notes.md`), and a `?` or `%` in a name.
       const path =
-        '/caf%C3%A9/%EF%BC%8Eenv/a%C2%A0b/%E2%80%8Bx/%E4%B8%AD%E6%96%87/%F0%9F%91%A8%E2%80%8D%F0%9F%92%BB/co%C2%ADop/b%FF';
+        '/caf%C3%A9/%EF%BC%8Eenv/a%C2%A0b/%E2%80%8Bx/%E4%B8%AD%E6%96%87/%F0%9F%91%A8%E2%80%8D%F0%9F%92%BB/co%C2%ADop/b%FF' +
+        '/a%EF%BC%8F%EF%BC%8Fb/%EF%BC%8Fnotes.md/why%3F/100%25%EF%BC%85';
       const response = await rawRequest(pipes.url, {
         path: `/relay/paths${path}`,
         headers: relayHeaders(pipes.sandboxKey),

@@ -48,8 +48,16 @@ describe('Link header rewriting', () => {
     assert.equal(rewrite('<issues?page=3>; rel="next"'), `<${RELAY}/projects/7/issues?page=3>; rel="next"`);
   });
 
-  test('other origins, paths outside the base and user info are left as sent', () => {
-    const untouched = [
+  test('with a relay base, a link that does not lead into the relay is left out; the others stay byte for byte', () => {
+    assert.equal(
+      rewrite('<https://api.acme.test/v2/a>; rel="next", <https://docs.acme.test/v2/pagination>; rel="help"'),
+      `<${RELAY}/a>; rel="next"`,
+    );
+    assert.equal(
+      rewrite('<https://docs.acme.test/v2/pagination>; rel="help", <https://api.acme.test/v2/a>;rel=next'),
+      `<${RELAY}/a>;rel=next`,
+    );
+    const elsewhere = [
       '<https://docs.acme.test/v2/pagination>; rel="help"',
       '<http://api.acme.test/v2/projects>; rel="next"',
       '<https://api.acme.test:8443/v2/projects>; rel="next"',
@@ -57,21 +65,33 @@ describe('Link header rewriting', () => {
       '<https://api.acme.test/v2x/projects>; rel="next"',
       '<https://user:secret@api.acme.test/v2/projects>; rel="next"',
       '<https://docs.acme.test/a%20b?q=%2F#top>; rel="help"',
-      '',
-      'no target at all',
     ];
-    for (const value of untouched) assert.equal(rewrite(value), value, value);
+    for (const value of elsewhere) {
+      assert.equal(rewrite(value), null, value);
+      // Without a relay base (an API-key call to a target origin) they are left as sent.
+      assert.equal(rewrite(value, { relayBase: null }), value, value);
+    }
+    for (const value of ['', 'no target at all']) assert.equal(rewrite(value), value, value);
   });
 
-  test('quoted parameters are never read as targets, escaped quotes included', () => {
+  test('quoted parameters stay byte for byte, commas and escaped quotes included; a target inside one drops the header', () => {
     const value =
-      '<https://api.acme.test/v2/a>; rel="next"; title="see <https://api.acme.test/v2/b> \\" <c>", ' +
+      '<https://api.acme.test/v2/a>; rel="next"; title="see a, then \\" b", ' +
       '<https://api.acme.test/v2/d>; rel="last"; anchor="https://api.acme.test/v2/e"';
     assert.equal(
       rewrite(value),
-      `<${RELAY}/a>; rel="next"; title="see <https://api.acme.test/v2/b> \\" <c>", ` +
+      `<${RELAY}/a>; rel="next"; title="see a, then \\" b", ` +
         `<${RELAY}/d>; rel="last"; anchor="https://api.acme.test/v2/e"`,
     );
+    // Parsers disagree on where a quoted string ends: Octokit's `<([^<>]+)>;\s*rel="next"` finds the Pipes URL here.
+    for (const quoted of [
+      '<https://api.acme.test/v2/a>; title="<https://pipes.example.com/data-integrations/github>; rel="next"; x="y"',
+      '<https://api.acme.test/v2/a>; rel="next"; title="see <https://api.acme.test/v2/b>"',
+      '<https://api.acme.test/v2/a>; rel="next"; title="see <c>"',
+    ]) {
+      assert.equal(rewrite(quoted), null, quoted);
+      assert.equal(rewrite(quoted, { relayBase: null }), null, quoted);
+    }
   });
 
   test('a query credential the provider copied into a link is removed; the rest of the query stays', () => {
@@ -92,37 +112,47 @@ describe('Link header rewriting', () => {
 });
 
 describe('links that would lead the caller back to Pipes', () => {
-  test('a relative target outside the base is made absolute on the provider, never left to resolve against the relay', () => {
+  test('a relative target outside the base is never left to resolve against the relay', () => {
+    // With a relay base it is left out, like any link that does not lead into the relay.
+    const relative = '</v1/projects?page=2>; rel="next", <../../../v2x/a>; rel="alternate"';
+    assert.equal(rewrite(relative), null);
+    // Without one it is made absolute on the provider, where the provider meant it.
+    const noRelay = { relayBase: null };
     assert.equal(
-      rewrite('</v1/projects?page=2>; rel="next", <../../../v2x/a>; rel="alternate"'),
+      rewrite(relative, noRelay),
       '<https://api.acme.test/v1/projects?page=2>; rel="next", <https://api.acme.test/v2x/a>; rel="alternate"',
     );
-    assert.equal(rewrite('<//cdn.acme.test/x>; rel="preload"'), '<https://cdn.acme.test/x>; rel="preload"');
+    assert.equal(
+      rewrite('<//cdn.acme.test/x>; rel="preload"', noRelay),
+      '<https://cdn.acme.test/x>; rel="preload"',
+    );
     // A scheme without an authority is relative to a client whose base has that scheme: the relay's origin.
     for (const target of ['https:/data-integrations/github', 'HTTPS:/data-integrations/github']) {
       assert.equal(
         rewrite(`<${target}>; rel="next"`, { requestUrl: 'https://api.acme.test/v2/a' }),
-        '<https://api.acme.test/data-integrations/github>; rel="next"',
+        null,
         target,
       );
       assert.equal(
-        rewrite(`<${target}>; rel="next"`, { relayBase: null }),
+        rewrite(`<${target}>; rel="next"`, noRelay),
         '<https://api.acme.test/data-integrations/github>; rel="next"',
         target,
       );
     }
     assert.equal(rewrite('<https:\\\\pipes.example.com/x>; rel="next"'), null);
+    assert.equal(rewrite('<https:\\\\pipes.example.com/x>; rel="next"', noRelay), null);
   });
 
   test('a target parsers may read differently is sent as the relay read it; an unreadable or unclosed one is dropped', () => {
-    // WHATWG reads the backslash as a slash (host `a`); an RFC 3986 parser would find user info and host `pipes…`.
+    // (Without a relay base: with one, a link elsewhere is left out anyway.) WHATWG reads the backslash as a slash
+    // (host `a`); an RFC 3986 parser would find user info and host `pipes…`.
     assert.equal(
-      rewrite('<https://a\\@pipes.example.com/data-integrations/github>; rel="next"'),
+      rewrite('<https://a\\@pipes.example.com/data-integrations/github>; rel="next"', { relayBase: null }),
       '<https://a/@pipes.example.com/data-integrations/github>; rel="next"',
     );
     // Tabs and newlines, which WHATWG strips and others keep; spaces and non-ASCII characters.
     assert.equal(
-      rewrite('<https://docs.acme.test/a\tb c/é>; rel="help"'),
+      rewrite('<https://docs.acme.test/a\tb c/é>; rel="help"', { relayBase: null }),
       '<https://docs.acme.test/ab%20c/%C3%A9>; rel="help"',
     );
     for (const value of [
@@ -145,6 +175,20 @@ describe('links that would lead the caller back to Pipes', () => {
     assert.equal(rewrite('<https://user@pipes.example.com/x>; rel="next"'), null);
     assert.equal(rewrite('<https://pipes.example.com./data-integrations>; rel="next"'), null);
     assert.equal(rewrite('<http://PIPES.internal.:8080/api-keys>; rel="next"'), null);
+    assert.equal(rewrite('<https://pipes.example.com:443/x>; rel="next"'), null);
+    // The `Host` the caller used, as it sent it: a trailing dot or upper case there too.
+    for (const target of ['https://alt.internal./x', 'https://ALT.internal/x', 'http://alt.internal:80/x']) {
+      assert.equal(
+        rewrite(`<${target}>; rel="next"`, { pipesHosts: ['Alt.Internal.'], relayBase: null }),
+        null,
+        target,
+      );
+    }
+    // Another port of the same name is another server.
+    assert.equal(
+      rewrite('<http://pipes.internal:9090/x>; rel="next"', { relayBase: null }),
+      '<http://pipes.internal:9090/x>; rel="next"',
+    );
   });
 
   test('without a relay base (an API-key call to a target origin) links into the API keep pointing at the provider', () => {
@@ -295,7 +339,7 @@ describe('pagination links through the relay', () => {
     assert.equal(
       seenLinks[0],
       `<${relayBase}/items?page=2&per_page=2>; rel="next", <${relayBase}/items?page=3&per_page=2>; rel="last", ` +
-        `<${relayBase}/items?page=1&per_page=2>; rel="first", <https://docs.acme.test/pagination>; rel="help"`,
+        `<${relayBase}/items?page=1&per_page=2>; rel="first"`,
     );
     assertEveryCallCarriedTheToken(since);
     for (const link of seenLinks) {

@@ -106,6 +106,7 @@ export function startWebhookWorker(ctx: AppContext, options: WebhookWorkerOption
     serialise(() =>
       purgeExpiredEvents(ctx.store.db, {
         now: ctx.clock.now(),
+        leaseNow: ctx.leaseClock.now(),
         retentionDays: ctx.config.eventRetentionDays,
         owner,
       }),

@@ -7,15 +7,17 @@ import { PipesError } from '../../errors.ts';
  *
  * The path is checked on its raw text and on every percent-decoded layer (`%252e` → `%2e` → `.`), because the provider
  * or a proxy in front of it may decode again before routing. Rules, per layer:
- * - no dot segments (`.`, `..`, `..;x` which Tomcat treats as `..`, `.. ` which Windows trims to `..`);
- * - no empty interior segments (`//host`, `a//b`);
+ * - no dot segments (`.`, `..`, `..;x` which Tomcat treats as `..`, `.. ` which Windows trims to `..`, `..?` and
+ *   `..#` from `%3F` and `%23`, which end the path for a proxy that parses it again);
+ * - no empty interior segments (`//host`, `a//b`), and no first segment that is only spaces;
  * - no backslashes, control characters, NUL, CR or LF;
- * - read as UTF-8 too (when it is), NFKC-normalised, with invisible format characters removed and Unicode spaces
- *   trimmed from each segment's ends: still no dot segments (`%ef%bc%8e%ef%bc%8e` is `．．`, `..%c2%a0` is `..` and a
- *   no-break space, `.%e2%81%a0.` holds a word joiner) and no empty segments (`／／`), since a provider that normalises
- *   Unicode, drops invisible characters or trims spaces would read `..` or `//` where the byte-wise check saw a name;
- *   and no overlong UTF-8 (`%c0%ae`, which old lenient decoders read as `.`), C1 controls or bidi controls (which make
- *   a path read one way in a log or on the dashboard and another on the wire).
+ * - read as UTF-8 too (when it is), NFKC-normalised, with invisible characters removed and Unicode spaces trimmed
+ *   from each segment's ends: still no dot segments (`%ef%bc%8e%ef%bc%8e` is `．．`, `..%c2%a0` is `..` and a
+ *   no-break space, `.%e2%81%a0.` holds a word joiner) and no empty first segment (`／／host`), since a provider that
+ *   normalises Unicode, drops invisible characters or trims spaces would read `..` or `//` where the byte-wise check
+ *   saw a name; escapes the normalising made (`％２ｅ`) are decoded as one more layer; and no overlong UTF-8
+ *   (`%c0%ae`, which old lenient decoders read as `.`), C1 controls or bidi controls (which make a path read one way
+ *   in a log or on the dashboard and another on the wire).
  * On the raw text additionally: only RFC 3986 path characters, no scheme (`http:`), no `@` in the first segment
  * (authority position), no `#`.
  */
@@ -38,19 +40,33 @@ const HIGH_BYTE = /[\u0080-\u00ff]/;
 /** What a lenient provider may trim from a segment's ends: `\s` (U+00A0, U+3000…). */
 const UNICODE_PADDING = /^\s+|\s+$/g;
 /**
- * Format characters (`\p{Cf}`: zero-width marks, the word joiner, the soft hyphen, bidi controls), which a lenient
- * provider may drop anywhere in a name. Removed only for the dot-segment test: names keep them (an emoji's
- * zero-width joiner).
+ * Invisible characters a lenient provider may drop anywhere in a name: format characters (`\p{Cf}`: zero-width marks,
+ * the word joiner, the soft hyphen, bidi controls) and the other default-ignorable ones (variation selectors, the
+ * combining grapheme joiner, Hangul fillers). Removed only for the dot and empty-segment tests: names keep them (an
+ * emoji's zero-width joiner).
  */
-const INVISIBLE = /\p{Cf}/gu;
-/** Overlong UTF-8: a lead byte that encodes in two, three or four bytes what fits in fewer (`%c0%ae` is `.`). */
-const OVERLONG_UTF8 = /[\u00c0\u00c1][\u0080-\u00bf]|\u00e0[\u0080-\u009f]|\u00f0[\u0080-\u008f]/;
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+/**
+ * Overlong UTF-8: a lead byte that encodes in two to six bytes what fits in fewer (`%c0%ae` is `.`). Five- and
+ * six-byte forms are not UTF-8 at all any more, but the oldest decoders still read them.
+ */
+const OVERLONG_UTF8 =
+  /[\u00c0\u00c1][\u0080-\u00bf]|\u00e0[\u0080-\u009f]|\u00f0[\u0080-\u008f]|[\u00f8-\u00fb][\u0080-\u0087]|[\u00fc\u00fd][\u0080-\u0083]/;
 /** C0 and C1 control characters, once the layer is read as UTF-8. */
 const UNICODE_CONTROL = /\p{Cc}/u;
 /** The bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069). */
 const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/;
 /** A dot segment once `;params` and padding are gone (`..`, `..;x`, `...`): what the byte-wise rule refuses too. */
 const DOTS = /^\.+$/;
+/**
+ * What ends a segment's name for the dot test: `;params` (Tomcat reads `..;x` as `..`), and a `?` or `#` decoded from
+ * `%3F` or `%23`, where a proxy that decodes and parses the path again ends it (`..%3F` is `..`).
+ */
+const SEGMENT_END = /[;?#]/;
+
+function nameOf(segment: string): string {
+  return segment.split(SEGMENT_END, 1)[0]!;
+}
 
 /** Decodes `%XX` byte-wise into Latin-1 characters: never throws, and keeps every byte visible to the checks. */
 function percentDecodeBytes(text: string): string {
@@ -67,9 +83,18 @@ function checkLayer(layer: string): void {
   for (let i = 1; i < segments.length; i++) {
     const segment = segments[i]!;
     if (segment === '' && i < segments.length - 1) throw invalidPath('empty path segments are not allowed');
-    refuseDotSegment(segment.split(';')[0]!.trim());
+    refuseEmptyFirstSegment(i, segment.trim(), segments.length);
+    refuseDotSegment(nameOf(segment).trim());
   }
   if (HIGH_BYTE.test(layer)) checkUnicodeSegments(layer);
+}
+
+/**
+ * A first segment that is empty once trimmed (`/%20/evil.example`): a provider that trims would read `//evil.example`,
+ * which a client resolving the path as a reference reads as a host. Further in, such a segment leaves nothing.
+ */
+function refuseEmptyFirstSegment(index: number, trimmed: string, count: number): void {
+  if (index === 1 && trimmed === '' && count > 2) throw invalidPath('empty path segments are not allowed');
 }
 
 /** A segment (its `;params` and padding gone) that is only dots: `..`, `..;x`, `...`. */
@@ -86,16 +111,34 @@ function refuseDotSegment(bare: string): void {
  * them reads an ASCII `.` or `/` the byte-wise rules never saw.
  */
 function checkUnicodeSegments(layer: string): void {
-  if (OVERLONG_UTF8.test(layer)) throw invalidPath('overlong UTF-8 sequences are not allowed');
-  const text = Buffer.from(layer, 'latin1').toString('utf8').normalize('NFKC');
+  let bytes = layer;
+  for (let depth = 0; ; depth++) {
+    if (OVERLONG_UTF8.test(bytes)) throw invalidPath('overlong UTF-8 sequences are not allowed');
+    const read = Buffer.from(bytes, 'latin1').toString('utf8');
+    const text = read.normalize('NFKC');
+    checkUnicodeText(text);
+    // Normalising may have made escapes (fullwidth `％２ｅ` is `%2e`), which a provider that normalises and then
+    // decodes reads: they are decoded, and the result read the same way again.
+    if (text === read || !text.includes('%')) return;
+    const normalisedBytes = Buffer.from(text, 'utf8').toString('latin1');
+    const next = percentDecodeBytes(normalisedBytes);
+    if (next === normalisedBytes) return;
+    if (depth === MAX_DECODE_LAYERS) throw invalidPath('too many layers of percent-encoding');
+    bytes = next;
+  }
+}
+
+/** The Unicode reading's rules on a layer read as UTF-8 and normalised. */
+function checkUnicodeText(text: string): void {
   if (UNICODE_CONTROL.test(text)) throw invalidPath('control characters are not allowed');
   if (BIDI_CONTROL.test(text)) throw invalidPath('bidirectional text controls are not allowed');
   const segments = text.split(/[/\\]/);
-  // As in checkLayer: segments[0] precedes the leading slash, and the last one may be empty (a trailing slash).
+  // As in checkLayer: segments[0] precedes the leading slash. Empty segments further in are not refused here: a
+  // fullwidth `／` is a character of many a file name (`／notes.md`), and an empty segment there leaves nothing.
   for (let i = 1; i < segments.length; i++) {
-    const segment = segments[i]!;
-    if (segment === '' && i < segments.length - 1) throw invalidPath('empty path segments are not allowed');
-    refuseDotSegment(segment.split(';')[0]!.replace(INVISIBLE, '').replace(UNICODE_PADDING, ''));
+    const visible = segments[i]!.replace(INVISIBLE, '');
+    refuseEmptyFirstSegment(i, visible.replace(UNICODE_PADDING, ''), segments.length);
+    refuseDotSegment(nameOf(visible).replace(UNICODE_PADDING, ''));
   }
 }
 

@@ -9,22 +9,49 @@ import type { Store } from '../../store/open.ts';
  */
 export const MAX_CLOCK_SKEW_MS = 2_000;
 
+/** One reading of the PostgreSQL server's clock. */
+export interface ServerClockSample {
+  /** The server's time, in milliseconds since the epoch. */
+  serverMs: number;
+  /** `performance.now()` at the midpoint of the query's round trip, when the server's time is taken to hold. */
+  monotonicMs: number;
+  /** How long the query took: the reading is good to half of it. */
+  roundTripMs: number;
+  /** How far `clock` is ahead of (positive) or behind (negative) the server's clock. */
+  skewMs: number;
+}
+
 /**
- * How far `clock` is ahead of (positive) or behind (negative) the PostgreSQL server's clock, in milliseconds; null on
- * SQLite (every instance on one file shares the machine's clock). The server's time is compared with the midpoint of
- * the local times before and after the query, so the round trip is not counted as skew.
+ * Reads the PostgreSQL server's clock (`clock_timestamp()`, the time the statement runs, not its transaction's start);
+ * null on SQLite (every instance on one file shares the machine's clock). The server's time is taken to hold at the
+ * midpoint of the round trip, so the round trip is not counted as skew.
  */
+export async function sampleServerClock(
+  store: Pick<Store, 'db' | 'engine'>,
+  clock: Clock,
+): Promise<ServerClockSample | null> {
+  if (store.engine.kind !== 'postgres') return null;
+  const before = clock.now();
+  const monotonicBefore = performance.now();
+  const result = await sql<{ server_ms: number | string }>`
+    select round(extract(epoch from clock_timestamp()) * 1000)::bigint as server_ms`.execute(store.db);
+  const monotonicAfter = performance.now();
+  const after = clock.now();
+  const serverMs = Number(result.rows[0]?.server_ms);
+  return {
+    serverMs,
+    monotonicMs: (monotonicBefore + monotonicAfter) / 2,
+    roundTripMs: monotonicAfter - monotonicBefore,
+    skewMs: Math.round((before + after) / 2 - serverMs),
+  };
+}
+
+/** How far `clock` is ahead of (positive) or behind (negative) the PostgreSQL server's clock; null on SQLite. */
 export async function measureClockSkew(
   store: Pick<Store, 'db' | 'engine'>,
   clock: Clock,
 ): Promise<number | null> {
-  if (store.engine.kind !== 'postgres') return null;
-  const before = clock.now();
-  const result = await sql<{ server_ms: number | string }>`
-    select round(extract(epoch from clock_timestamp()) * 1000)::bigint as server_ms`.execute(store.db);
-  const after = clock.now();
-  const serverMs = Number(result.rows[0]?.server_ms);
-  return Math.round((before + after) / 2 - serverMs);
+  return (await sampleServerClock(store, clock))?.skewMs ?? null;
 }
 
 /** "3.2 s ahead of" / "3.2 s behind": a skew in words. */

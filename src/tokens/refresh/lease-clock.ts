@@ -1,34 +1,44 @@
 import type { Clock } from '../../lib/clock.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Store } from '../../store/open.ts';
-import { measureClockSkew } from './clock-skew.ts';
+import { type ServerClockSample, sampleServerClock } from './clock-skew.ts';
 
-/** How often an instance measures its clock against the database server's again (a step of NTP, a resumed VM). */
+/** How often an instance reads the database server's clock again, against the drift of its own monotonic clock. */
 export const LEASE_CLOCK_SYNC_INTERVAL_MS = 10 * 60_000;
-/** A measurement whose query took longer than this is not trusted: the skew is only known to half the round trip. */
-const MAX_TRUSTED_ROUND_TRIP_MS = 500;
+/** How soon it tries again while it has no reading at all (the database was down at start). */
+const RETRY_UNSYNCHRONISED_MS = 10_000;
+/** Readings per synchronisation: the one with the shortest round trip is kept. */
+const SAMPLES = 3;
+/** A round trip short enough to stop sampling early. */
+const GOOD_ROUND_TRIP_MS = 20;
+/** Past this round trip the reading is still used, with a warning: lease times may be off by half of it. */
+const MAX_TRUSTED_ROUND_TRIP_MS = 1_000;
 
 /**
- * The time leases are written and judged in: refresh leases (`connected_accounts.lease_until`) and webhook delivery
- * claims (`webhook_deliveries.lease_until`).
+ * The time leases are written and judged in: refresh leases (`connected_accounts.lease_until`), webhook delivery
+ * claims (`webhook_deliveries.lease_until`) and the retention lease (`leases.expires_at`).
  *
  * Instances sharing a PostgreSQL database run on different machines, and their clocks disagree. Judged by its own
  * clock, an instance whose clock is behind takes a lease that has, for the others, already run out: another instance
- * then takes it too and sends the same rotating refresh token (or the same webhook attempt). So lease times are on the database server's clock,
- * which every instance shares: each one measures how far its clock is off the server's at start and every
- * `LEASE_CLOCK_SYNC_INTERVAL_MS` after, and corrects by that. The correction is good to half a query's round trip,
- * far inside the lease's slack.
+ * then takes it too and sends the same rotating refresh token (or the same webhook attempt). So lease times are on the
+ * database server's clock, which every instance shares: each instance reads it at start and every
+ * `LEASE_CLOCK_SYNC_INTERVAL_MS` after, and counts from that reading with its monotonic clock (`performance.now()`),
+ * which a step of the wall clock (NTP, a resumed VM) does not move. A reading is good to half its query's round trip,
+ * far inside a lease's slack.
  *
  * Only leases move to the server's clock. Expiry, refresh schedules, cool-downs and webhook retry times stay on this
- * instance's clock: a skew shifts them by the skew, which the refresh margin absorbs, and `synchroniseClocks` warns of a large one.
+ * instance's clock: a skew shifts them by the skew, which the refresh margin absorbs, and `synchroniseClocks` warns of
+ * a large one.
  *
- * On SQLite every instance runs on this machine: there is nothing to correct. A test whose manual clock stands still
- * while real time passes keeps the correction off (`StartOptions.leaseClock: 'local'`): measured against a moving
- * server clock, a frozen clock would seem to drift.
+ * Until a reading succeeds, and always on SQLite (every instance runs on this machine), it is this instance's clock.
+ * A test whose manual clock stands still while real time passes never reads the server (`StartOptions.leaseClock:
+ * 'local'`): its leases must move with the manual clock.
  */
 export class LeaseClock implements Clock {
-  #offsetMs = 0;
+  #anchor: Pick<ServerClockSample, 'serverMs' | 'monotonicMs'> | undefined;
+  #lastSkewMs: number | null = null;
   #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
 
   constructor(
     private readonly store: Pick<Store, 'db' | 'engine'>,
@@ -37,38 +47,66 @@ export class LeaseClock implements Clock {
   ) {}
 
   now(): number {
-    return this.clock.now() - this.#offsetMs;
+    const anchor = this.#anchor;
+    if (anchor === undefined) return this.clock.now();
+    // Whole milliseconds, like every stored time (`lease_until` is a bigint).
+    return Math.round(anchor.serverMs + (performance.now() - anchor.monotonicMs));
   }
 
-  /** How far this instance's clock is ahead of the database server's, as last measured (0 before, or on SQLite). */
-  get offsetMs(): number {
-    return this.#offsetMs;
+  /** How far this instance's clock was ahead of the server's at the last reading; null before one, or on SQLite. */
+  get lastSkewMs(): number | null {
+    return this.#lastSkewMs;
   }
 
   /**
-   * Measures the skew (null on SQLite) and corrects by it. A failed measurement (it throws) or a slow one keeps the
-   * last correction: a database that cannot answer a `select` cannot grant a lease either.
+   * Reads the server's clock (the best of `SAMPLES` readings) and counts lease time from it. Returns this instance's
+   * skew (null on SQLite). Throws when the database cannot answer, keeping the last reading.
    */
   async synchronise(): Promise<number | null> {
-    const started = performance.now();
-    const skewMs = await measureClockSkew(this.store, this.clock);
-    if (performance.now() - started <= MAX_TRUSTED_ROUND_TRIP_MS) this.#offsetMs = skewMs ?? 0;
-    return skewMs;
+    let best: ServerClockSample | null = null;
+    for (let sample = 0; sample < SAMPLES; sample++) {
+      const reading = await sampleServerClock(this.store, this.clock);
+      if (reading === null) return null;
+      if (best === null || reading.roundTripMs < best.roundTripMs) best = reading;
+      if (best.roundTripMs <= GOOD_ROUND_TRIP_MS) break;
+    }
+    if (best === null) return null;
+    if (best.roundTripMs > MAX_TRUSTED_ROUND_TRIP_MS) {
+      this.log.warn(
+        { roundTripMs: Math.round(best.roundTripMs) },
+        `reading the database clock took ${Math.round(best.roundTripMs)} ms: lease times may be off by half of that`,
+      );
+    }
+    this.#anchor = { serverMs: best.serverMs, monotonicMs: best.monotonicMs };
+    this.#lastSkewMs = best.skewMs;
+    return best.skewMs;
   }
 
-  /** Measures again every `intervalMs` until `stop()`; the timer never keeps the process alive. */
+  /**
+   * Reads the server's clock again every `intervalMs` (every 10 s while no reading has succeeded) until `stop()`.
+   * The timer never keeps the process alive. Nothing to do on SQLite.
+   */
   keepSynchronised(intervalMs = LEASE_CLOCK_SYNC_INTERVAL_MS): void {
-    if (this.store.engine.kind !== 'postgres' || this.#timer !== undefined) return;
-    this.#timer = setInterval(() => {
-      this.synchronise().catch((error) =>
-        this.log.warn({ err: error }, 'could not compare this instance clock with the database clock'),
-      );
-    }, intervalMs);
-    this.#timer.unref();
+    if (this.store.engine.kind !== 'postgres' || this.#timer !== undefined || this.#stopped) return;
+    const schedule = () => {
+      const delay = this.#anchor === undefined ? Math.min(intervalMs, RETRY_UNSYNCHRONISED_MS) : intervalMs;
+      this.#timer = setTimeout(() => {
+        this.synchronise()
+          .catch((error) =>
+            this.log.warn({ err: error }, 'could not read the database clock; leases keep the last reading'),
+          )
+          .finally(() => {
+            if (!this.#stopped) schedule();
+          });
+      }, delay);
+      this.#timer.unref();
+    };
+    schedule();
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stopped = true;
+    clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 }
