@@ -166,7 +166,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
   } catch (error) {
     // The port is taken, or the host cannot be bound: nothing may be left running behind the error.
-    ctx.leaseClock.stop();
+    await ctx.leaseClock.stop();
     await relay.close();
     await ctx.providerHttp.close();
     await ctx.store.close();
@@ -194,7 +194,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await relay.close();
       // Attempts in flight finish (bounded by the attempt timeout) before the store they write to closes.
       await refresher.stop();
-      ctx.leaseClock.stop();
+      await ctx.leaseClock.stop();
       await webhookWorker.stop();
       await ctx.providerHttp.close();
       await ctx.store.close();

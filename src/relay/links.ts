@@ -88,10 +88,12 @@ interface LinkValue {
 }
 
 /**
- * A `Link` header's link-values: split at the commas outside quoted strings and targets. Null when a `<` is never
- * closed (a lenient parser may read a target to the end of the header) or a quoted string holds one: parsers disagree
- * on where a quoted string ends, and Octokit's `<([^<>]+)>;\s*rel="next"` finds a target in
- * `title="<https://pipes…>; rel="next"`. No provider has a reason to send either.
+ * A `Link` header's link-values: split at the commas outside quoted strings and targets. Null unless every one is
+ * `<target>` and then only parameters (RFC 8288), since clients disagree about anything else: a `<` never closed (a
+ * lenient parser reads a target to the end of the header); a `<` inside a quoted string (Octokit's
+ * `<([^<>]+)>;\s*rel="next"` finds a target in `title="<https://pipes…>; rel="next"`); a link-value with no target
+ * or text before it (`https://evil.example/; rel="next"`, which Python's requests and npm's parse-link-header follow);
+ * a `>` outside a target. No provider has a reason to send any of them.
  */
 function splitLinkValues(value: string): LinkValue[] | null {
   const linkValues: LinkValue[] = [];
@@ -111,6 +113,8 @@ function splitLinkValues(value: string): LinkValue[] | null {
       if (end === -1) return null;
       current.targets.push([i + 1 - start, end - start]);
       i = end;
+    } else if (char === '>') {
+      return null;
     } else if (char === ',') {
       current.text = value.slice(start, i);
       linkValues.push(current);
@@ -120,7 +124,16 @@ function splitLinkValues(value: string): LinkValue[] | null {
   }
   current.text = value.slice(start);
   linkValues.push(current);
-  return linkValues;
+  return linkValues.every(isPlainLinkValue) ? linkValues : null;
+}
+
+/** `<target>`, with only spaces or tabs around it, then nothing or `;` and the parameters. */
+const PLAIN_LINK_VALUE = /^[ \t]*<[^<>]*>[ \t]*(;|$)/;
+
+/** A plain link-value, or an empty list element (`<a>; rel=next, ,`), which RFC 8288's list syntax allows. */
+function isPlainLinkValue(linkValue: LinkValue): boolean {
+  if (linkValue.targets.length === 0) return linkValue.text.trim() === '';
+  return linkValue.targets.length === 1 && PLAIN_LINK_VALUE.test(linkValue.text);
 }
 
 /** Rewrites a `Location` header value by the same rules; null to drop the header. */

@@ -357,6 +357,10 @@ describe('relay hardening', () => {
         '/..%3F/admin', // `..?`: a proxy that decodes and parses again ends the segment there
         '/..%23/admin', // `..#`
         '/..%253F/admin', // the same, encoded twice
+        '/a/..%ff/admin', // a byte that is not UTF-8, which a decoder ignoring such bytes drops
+        '/%ff/evil.example/x', // …leaving an empty first segment
+        '/;x/evil.example/x', // a first segment of `;params` only
+        '/%3Bx/evil.example/x', // the same, encoded
       ]);
     });
 
@@ -378,10 +382,11 @@ describe('relay hardening', () => {
 
     test('Unicode names, and dots or spaces inside them, still go through unchanged', async () => {
       // …including an emoji built with zero-width joiners (👨‍💻), a soft hyphen inside a name, a stray non-UTF-8 byte,
-      // fullwidth solidi inside a file name (`a／／b`, `／notes.md`), and a `?` or `%` in a name.
+      // fullwidth solidi inside a file name (`a／／b`, `／notes.md`), a `?` or `%` in a name, and an editor's lock file
+      // (`.#notes.md`): one dot before a `#` cannot climb.
       const path =
         '/caf%C3%A9/%EF%BC%8Eenv/a%C2%A0b/%E2%80%8Bx/%E4%B8%AD%E6%96%87/%F0%9F%91%A8%E2%80%8D%F0%9F%92%BB/co%C2%ADop/b%FF' +
-        '/a%EF%BC%8F%EF%BC%8Fb/%EF%BC%8Fnotes.md/why%3F/100%25%EF%BC%85';
+        '/a%EF%BC%8F%EF%BC%8Fb/%EF%BC%8Fnotes.md/why%3F/100%25%EF%BC%85/.%23notes.md/.%3Fx';
       const response = await rawRequest(pipes.url, {
         path: `/relay/paths${path}`,
         headers: relayHeaders(pipes.sandboxKey),

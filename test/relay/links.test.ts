@@ -71,7 +71,21 @@ describe('Link header rewriting', () => {
       // Without a relay base (an API-key call to a target origin) they are left as sent.
       assert.equal(rewrite(value, { relayBase: null }), value, value);
     }
-    for (const value of ['', 'no target at all']) assert.equal(rewrite(value), value, value);
+    assert.equal(rewrite(''), '');
+    // A link-value without a target, or with text before or after it, is read differently by each client: Python's
+    // requests and npm's parse-link-header follow `https://evil.example/` here. The header goes.
+    for (const value of [
+      'no target at all',
+      'https://evil.example/; rel="next"',
+      'https://pipes.example.com/data-integrations/github; rel="next"',
+      'https://evil.example/<https://api.acme.test/v2/a>; rel="next"',
+      '<https://api.acme.test/v2/a> https://evil.example/; rel="next"',
+      '<https://api.acme.test/v2/a>; rel="next">',
+      '<https://api.acme.test/v2/a>; rel="next", https://evil.example/; rel="prev"',
+    ]) {
+      assert.equal(rewrite(value), null, value);
+      assert.equal(rewrite(value, { relayBase: null }), null, value);
+    }
   });
 
   test('quoted parameters stay byte for byte, commas and escaped quotes included; a target inside one drops the header', () => {

@@ -78,7 +78,7 @@ export function startWebhookWorker(ctx: AppContext, options: WebhookWorkerOption
     const claimed = await claimDueDeliveries(ctx.store.db, ctx.store.engine, {
       owner,
       now: ctx.clock.now(),
-      leaseNow: ctx.leaseClock.now(),
+      leaseNow: await ctx.leaseClock.now(),
       leaseMs,
       limit: batchSize,
     });
@@ -103,10 +103,10 @@ export function startWebhookWorker(ctx: AppContext, options: WebhookWorkerOption
   };
 
   const purge = () =>
-    serialise(() =>
+    serialise(async () =>
       purgeExpiredEvents(ctx.store.db, {
         now: ctx.clock.now(),
-        leaseNow: ctx.leaseClock.now(),
+        leaseNow: await ctx.leaseClock.now(),
         retentionDays: ctx.config.eventRetentionDays,
         owner,
       }),

@@ -42,10 +42,11 @@ const UNICODE_PADDING = /^\s+|\s+$/g;
 /**
  * Invisible characters a lenient provider may drop anywhere in a name: format characters (`\p{Cf}`: zero-width marks,
  * the word joiner, the soft hyphen, bidi controls) and the other default-ignorable ones (variation selectors, the
- * combining grapheme joiner, Hangul fillers). Removed only for the dot and empty-segment tests: names keep them (an
+ * combining grapheme joiner, Hangul fillers), and U+FFFD, what a byte that is not UTF-8 reads as, which a decoder
+ * that ignores such bytes drops (`..%ff`). Removed only for the dot and empty-segment tests: names keep them (an
  * emoji's zero-width joiner).
  */
-const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}\ufffd]/gu;
 /**
  * Overlong UTF-8: a lead byte that encodes in two to six bytes what fits in fewer (`%c0%ae` is `.`). Five- and
  * six-byte forms are not UTF-8 at all any more, but the oldest decoders still read them.
@@ -58,9 +59,11 @@ const UNICODE_CONTROL = /\p{Cc}/u;
 const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/;
 /** A dot segment once `;params` and padding are gone (`..`, `..;x`, `...`): what the byte-wise rule refuses too. */
 const DOTS = /^\.+$/;
+/** Dots that climb: `..` and more. */
+const CLIMBING_DOTS = /^\.{2,}$/;
 /**
- * What ends a segment's name for the dot test: `;params` (Tomcat reads `..;x` as `..`), and a `?` or `#` decoded from
- * `%3F` or `%23`, where a proxy that decodes and parses the path again ends it (`..%3F` is `..`).
+ * What ends a segment for a proxy that decodes the path and parses it again: `;params` (Tomcat reads `..;x` as `..`)
+ * and a `?` or `#` decoded from `%3F` or `%23` (`..%3F` is `..`).
  */
 const SEGMENT_END = /[;?#]/;
 
@@ -83,8 +86,8 @@ function checkLayer(layer: string): void {
   for (let i = 1; i < segments.length; i++) {
     const segment = segments[i]!;
     if (segment === '' && i < segments.length - 1) throw invalidPath('empty path segments are not allowed');
-    refuseEmptyFirstSegment(i, segment.trim(), segments.length);
-    refuseDotSegment(nameOf(segment).trim());
+    refuseEmptyFirstSegment(i, nameOf(segment).trim(), segments.length);
+    refuseDotSegment(segment, (part) => part.trim());
   }
   if (HIGH_BYTE.test(layer)) checkUnicodeSegments(layer);
 }
@@ -97,9 +100,15 @@ function refuseEmptyFirstSegment(index: number, trimmed: string, count: number):
   if (index === 1 && trimmed === '' && count > 2) throw invalidPath('empty path segments are not allowed');
 }
 
-/** A segment (its `;params` and padding gone) that is only dots: `..`, `..;x`, `...`. */
-function refuseDotSegment(bare: string): void {
-  if (bare !== '' && DOTS.test(bare)) throw invalidPath('dot segments are not allowed');
+/**
+ * A segment that is only dots once its padding (what `trim` removes) and `;params` are gone (`.`, `..`, `..;x`,
+ * `...`), or only climbing dots before a decoded `?` or `#` (`..%3F`). A single dot before them is a name
+ * (`.#notes.md`, an editor's lock file): it cannot climb.
+ */
+function refuseDotSegment(segment: string, trim: (part: string) => string): void {
+  const beforeParams = trim(segment.split(';', 1)[0]!);
+  if ((beforeParams !== '' && DOTS.test(beforeParams)) || CLIMBING_DOTS.test(trim(nameOf(segment))))
+    throw invalidPath('dot segments are not allowed');
 }
 
 /**
@@ -137,8 +146,8 @@ function checkUnicodeText(text: string): void {
   // fullwidth `／` is a character of many a file name (`／notes.md`), and an empty segment there leaves nothing.
   for (let i = 1; i < segments.length; i++) {
     const visible = segments[i]!.replace(INVISIBLE, '');
-    refuseEmptyFirstSegment(i, visible.replace(UNICODE_PADDING, ''), segments.length);
-    refuseDotSegment(nameOf(visible).replace(UNICODE_PADDING, ''));
+    refuseEmptyFirstSegment(i, nameOf(visible).replace(UNICODE_PADDING, ''), segments.length);
+    refuseDotSegment(visible, (part) => part.replace(UNICODE_PADDING, ''));
   }
 }
 

@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { AppContext } from '../../context.ts';
 import type { Clock } from '../../lib/clock.ts';
+import type { StoreEngine } from '../../store/engine.ts';
 import type { Store } from '../../store/open.ts';
 
 /**
@@ -24,17 +25,20 @@ export interface ServerClockSample {
 /**
  * Reads the PostgreSQL server's clock (`clock_timestamp()`, the time the statement runs, not its transaction's start);
  * null on SQLite (every instance on one file shares the machine's clock). The server's time is taken to hold at the
- * midpoint of the round trip, so the round trip is not counted as skew.
+ * midpoint of the round trip, so the round trip is not counted as skew. `db` should be one connection already in
+ * hand (`db.connection()`): a wait for a pooled connection would count as round trip, all of it before the server
+ * read its clock.
  */
-export async function sampleServerClock(
-  store: Pick<Store, 'db' | 'engine'>,
+export async function sampleServerClock<DB>(
+  db: Kysely<DB>,
+  engine: StoreEngine,
   clock: Clock,
 ): Promise<ServerClockSample | null> {
-  if (store.engine.kind !== 'postgres') return null;
+  if (engine.kind !== 'postgres') return null;
   const before = clock.now();
   const monotonicBefore = performance.now();
   const result = await sql<{ server_ms: number | string }>`
-    select round(extract(epoch from clock_timestamp()) * 1000)::bigint as server_ms`.execute(store.db);
+    select round(extract(epoch from clock_timestamp()) * 1000)::bigint as server_ms`.execute(db);
   const monotonicAfter = performance.now();
   const after = clock.now();
   const serverMs = Number(result.rows[0]?.server_ms);
@@ -51,7 +55,10 @@ export async function measureClockSkew(
   store: Pick<Store, 'db' | 'engine'>,
   clock: Clock,
 ): Promise<number | null> {
-  return (await sampleServerClock(store, clock))?.skewMs ?? null;
+  if (store.engine.kind !== 'postgres') return null;
+  return store.db
+    .connection()
+    .execute(async (db) => (await sampleServerClock(db, store.engine, clock))?.skewMs ?? null);
 }
 
 /** "3.2 s ahead of" / "3.2 s behind": a skew in words. */

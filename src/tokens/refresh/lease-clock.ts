@@ -7,12 +7,25 @@ import { type ServerClockSample, sampleServerClock } from './clock-skew.ts';
 export const LEASE_CLOCK_SYNC_INTERVAL_MS = 10 * 60_000;
 /** How soon it tries again while it has no reading at all (the database was down at start). */
 const RETRY_UNSYNCHRONISED_MS = 10_000;
-/** Readings per synchronisation: the one with the shortest round trip is kept. */
+/** Readings per synchronisation, on one connection after a warm-up query: the shortest round trip is kept. */
 const SAMPLES = 3;
 /** A round trip short enough to stop sampling early. */
 const GOOD_ROUND_TRIP_MS = 20;
-/** Past this round trip the reading is still used, with a warning: lease times may be off by half of it. */
-const MAX_TRUSTED_ROUND_TRIP_MS = 1_000;
+/** A reading slower than this replaces an earlier one only if there is none: it is good to half its round trip. */
+const MAX_TRUSTED_ROUND_TRIP_MS = 500;
+/**
+ * How far the wall clock and the monotonic clock may drift apart since a reading before it is read again at once.
+ * They part when the machine was suspended (the monotonic clock stops; a resumed VM's wall clock is set right) or the
+ * wall clock was stepped (NTP): which of the two is right is not known until the server has been read again.
+ */
+const MAX_CLOCK_DIVERGENCE_MS = 1_000;
+
+interface Anchor {
+  serverMs: number;
+  monotonicMs: number;
+  /** This instance's clock at the reading. */
+  wallMs: number;
+}
 
 /**
  * The time leases are written and judged in: refresh leases (`connected_accounts.lease_until`), webhook delivery
@@ -34,10 +47,11 @@ const MAX_TRUSTED_ROUND_TRIP_MS = 1_000;
  * A test whose manual clock stands still while real time passes never reads the server (`StartOptions.leaseClock:
  * 'local'`): its leases must move with the manual clock.
  */
-export class LeaseClock implements Clock {
-  #anchor: Pick<ServerClockSample, 'serverMs' | 'monotonicMs'> | undefined;
+export class LeaseClock {
+  #anchor: Anchor | undefined;
   #lastSkewMs: number | null = null;
   #timer: NodeJS.Timeout | undefined;
+  #inFlight: Promise<number | null> | undefined;
   #stopped = false;
 
   constructor(
@@ -46,11 +60,32 @@ export class LeaseClock implements Clock {
     private readonly log: Logger,
   ) {}
 
-  now(): number {
+  /**
+   * Now, in whole milliseconds (every stored time is an integer): the server's clock when a reading is in force,
+   * this instance's clock otherwise. When the machine's two clocks have parted since the reading (a suspend, a step),
+   * the server is read again first.
+   */
+  async now(): Promise<number> {
     const anchor = this.#anchor;
     if (anchor === undefined) return this.clock.now();
-    // Whole milliseconds, like every stored time (`lease_until` is a bigint).
-    return Math.round(anchor.serverMs + (performance.now() - anchor.monotonicMs));
+    const sinceReading = performance.now() - anchor.monotonicMs;
+    if (Math.abs(this.clock.now() - anchor.wallMs - sinceReading) <= MAX_CLOCK_DIVERGENCE_MS) {
+      return Math.round(anchor.serverMs + sinceReading);
+    }
+    try {
+      await this.synchronise();
+    } catch (error) {
+      this.log.warn(
+        { err: error },
+        'could not read the database clock again; leases use this clock meanwhile',
+      );
+      this.#anchor = undefined;
+      return this.clock.now();
+    }
+    const fresh = this.#anchor;
+    return fresh === undefined
+      ? this.clock.now()
+      : Math.round(fresh.serverMs + (performance.now() - fresh.monotonicMs));
   }
 
   /** How far this instance's clock was ahead of the server's at the last reading; null before one, or on SQLite. */
@@ -59,25 +94,45 @@ export class LeaseClock implements Clock {
   }
 
   /**
-   * Reads the server's clock (the best of `SAMPLES` readings) and counts lease time from it. Returns this instance's
-   * skew (null on SQLite). Throws when the database cannot answer, keeping the last reading.
+   * Reads the server's clock and counts lease time from it. Returns this instance's skew (null on SQLite). Throws when
+   * the database cannot answer, keeping the last reading. Concurrent callers share one reading.
    */
-  async synchronise(): Promise<number | null> {
-    let best: ServerClockSample | null = null;
-    for (let sample = 0; sample < SAMPLES; sample++) {
-      const reading = await sampleServerClock(this.store, this.clock);
-      if (reading === null) return null;
-      if (best === null || reading.roundTripMs < best.roundTripMs) best = reading;
-      if (best.roundTripMs <= GOOD_ROUND_TRIP_MS) break;
-    }
-    if (best === null) return null;
+  synchronise(): Promise<number | null> {
+    this.#inFlight ??= this.#read().finally(() => {
+      this.#inFlight = undefined;
+    });
+    return this.#inFlight;
+  }
+
+  async #read(): Promise<number | null> {
+    if (this.store.engine.kind !== 'postgres') return null;
+    const best = await this.store.db.connection().execute(async (db) => {
+      // The first query on a connection may pay for its set-up: not part of a reading.
+      await sampleServerClock(db, this.store.engine, this.clock);
+      let best: ServerClockSample | null = null;
+      for (let sample = 0; sample < SAMPLES && !this.#stopped; sample++) {
+        const reading = await sampleServerClock(db, this.store.engine, this.clock);
+        if (reading !== null && (best === null || reading.roundTripMs < best.roundTripMs)) best = reading;
+        if (best !== null && best.roundTripMs <= GOOD_ROUND_TRIP_MS) break;
+      }
+      return best;
+    });
+    if (best === null) return this.#lastSkewMs;
     if (best.roundTripMs > MAX_TRUSTED_ROUND_TRIP_MS) {
       this.log.warn(
         { roundTripMs: Math.round(best.roundTripMs) },
-        `reading the database clock took ${Math.round(best.roundTripMs)} ms: lease times may be off by half of that`,
+        `reading the database clock took ${Math.round(best.roundTripMs)} ms` +
+          (this.#anchor === undefined
+            ? ': lease times may be off by half of that'
+            : ': the last reading is kept'),
       );
+      if (this.#anchor !== undefined) return best.skewMs;
     }
-    this.#anchor = { serverMs: best.serverMs, monotonicMs: best.monotonicMs };
+    this.#anchor = {
+      serverMs: best.serverMs,
+      monotonicMs: best.monotonicMs,
+      wallMs: best.skewMs + best.serverMs,
+    };
     this.#lastSkewMs = best.skewMs;
     return best.skewMs;
   }
@@ -104,9 +159,11 @@ export class LeaseClock implements Clock {
     schedule();
   }
 
-  stop(): void {
+  /** Stops reading the server's clock; resolves once a reading in progress has ended, before the store may close. */
+  async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    await this.#inFlight?.catch(() => undefined);
   }
 }

@@ -209,7 +209,7 @@ export class SingleFlightRefresher {
       }
       // Take the lease: one compare-and-set, atomic on both engines. It returns the row as it is now. Lease times are
       // on the database server's clock, which every instance shares (lease-clock.ts).
-      const leaseNow = this.ctx.leaseClock.now();
+      const leaseNow = await this.ctx.leaseClock.now();
       const leased = await db
         .updateTable('connected_accounts')
         .set((eb) => ({
@@ -260,7 +260,7 @@ export class SingleFlightRefresher {
         .set({ refresh_attempt_version: row.token_version, refresh_attempt_started_at: this.ctx.clock.now() })
         .where('id', '=', row.id)
         .where('lease_fence', '=', fence)
-        .where('lease_until', '>', this.ctx.leaseClock.now())
+        .where('lease_until', '>', await this.ctx.leaseClock.now())
         .executeTakeFirst();
       if (Number(journaled.numUpdatedRows) !== 1) return this.afterLosingLease(row.id, fence);
       await this.ctx.failpoints.hit('before_provider_call');
@@ -277,7 +277,7 @@ export class SingleFlightRefresher {
         if (!(await this.holdsLease(row.id, fence))) return await this.afterLosingLease(row.id, fence);
         // And every call, the first included, must be able to finish inside it (`LEASE_NEEDED_PER_ATTEMPT_MS`).
         // Otherwise nothing is sent: the failure cools down like a transient one.
-        const leaseLeftMs = leaseUntil - this.ctx.leaseClock.now();
+        const leaseLeftMs = leaseUntil - (await this.ctx.leaseClock.now());
         if (leaseLeftMs < LEASE_NEEDED_PER_ATTEMPT_MS) {
           this.ctx.log[attempt === 0 ? 'warn' : 'debug'](
             { account: row.id, attempt, leaseLeftMs },
@@ -320,7 +320,7 @@ export class SingleFlightRefresher {
       .select('id')
       .where('id', '=', id)
       .where('lease_fence', '=', fence)
-      .where('lease_until', '>', this.ctx.leaseClock.now())
+      .where('lease_until', '>', await this.ctx.leaseClock.now())
       .executeTakeFirst();
     return held !== undefined;
   }
