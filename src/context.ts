@@ -6,8 +6,8 @@ import type { Logger } from './lib/logger.ts';
 import type { ProviderHttp } from './oauth/http.ts';
 import type { Catalog } from './providers/load-catalog.ts';
 import type { SandboxHost } from './sandbox/host.ts';
+import type { LeaseTime } from './store/lease-time.ts';
 import type { Store } from './store/open.ts';
-import type { LeaseClock } from './tokens/refresh/lease-clock.ts';
 import type { TokenService } from './tokens/service.ts';
 import type { Vault } from './vault/vault.ts';
 
@@ -20,8 +20,8 @@ export interface AppContext {
   store: Store;
   log: Logger;
   clock: Clock;
-  /** `clock` corrected to the database server's: the time refresh leases are written and judged in. */
-  leaseClock: LeaseClock;
+  /** The time leases are written and judged in: the database server's clock on PostgreSQL (lease-time.ts). */
+  leaseTime: LeaseTime;
   /** Seals and opens every secret at rest. */
   vault: Vault;
   /** Crash points for fault tests; inert in production. */

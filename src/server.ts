@@ -27,6 +27,7 @@ import type { RelayDeps } from './relay/types.ts';
 import { createSandboxHost, type SandboxHost } from './sandbox/host.ts';
 import { seedBootstrapKey } from './store/api-keys.ts';
 import { ensureDefaultEnvironments, requireEnvironment } from './store/environments.ts';
+import { LeaseTime } from './store/lease-time.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { openStore } from './store/open.ts';
 import { createProviderRefreshGrant } from './tokens/provider-grant.ts';
@@ -35,8 +36,7 @@ import {
   type BackgroundRefresherOptions,
   startBackgroundRefresher,
 } from './tokens/refresh/background.ts';
-import { synchroniseClocks } from './tokens/refresh/clock-skew.ts';
-import { LeaseClock } from './tokens/refresh/lease-clock.ts';
+import { warnOnClockSkew } from './tokens/refresh/clock-skew.ts';
 import { DEFAULT_REFRESH_OPTIONS } from './tokens/refresh/single-flight.ts';
 import { createTokenService } from './tokens/service.ts';
 import { openVault } from './vault/open-vault.ts';
@@ -54,8 +54,8 @@ export interface StartOptions {
   /** Relay limits and timeouts (tests use small ones). */
   relay?: RelayOptionsInput;
   /**
-   * The time refresh leases are judged in: `'database'` (the default) corrects this instance's clock to the database
-   * server's (lease-clock.ts); `'local'` keeps `clock` as it is, for tests whose manual clock stands still.
+   * The time leases are judged in: `'database'` (the default) is the database server's clock on PostgreSQL
+   * (lease-time.ts); `'local'` is `clock`, for tests whose manual clock must move leases too.
    */
   leaseClock?: 'database' | 'local';
   /** HTTP server timeouts against slow clients. Defaults: headers 20 s, request 60 s, checked every 30 s. */
@@ -96,7 +96,7 @@ export async function createContext(config: Config, options: StartOptions = {}):
     store,
     log,
     clock,
-    leaseClock: new LeaseClock(store, clock, log),
+    leaseTime: new LeaseTime(store.engine, clock, options.leaseClock),
     vault,
     failpoints: createFailpoints(config.failpoints, config.production),
     catalog,
@@ -135,8 +135,8 @@ export function buildRelay(ctx: AppContext, options: StartOptions = {}, guards?:
 /** Starts the HTTP server on the configured host and port. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const ctx = await createContext(config, options);
-  // Leases on the database server's clock from the first refresh on; a large skew is named at once.
-  await synchroniseClocks(ctx, options.leaseClock);
+  // Leases are on the database server's clock, but expiry and schedules are on this one: name a large skew at once.
+  await warnOnClockSkew(ctx);
   const guards = createApiGuards(ctx);
   const app = createApp(ctx, guards);
   const relay = buildRelay(ctx, options, guards);
@@ -166,7 +166,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     });
   } catch (error) {
     // The port is taken, or the host cannot be bound: nothing may be left running behind the error.
-    await ctx.leaseClock.stop();
     await relay.close();
     await ctx.providerHttp.close();
     await ctx.store.close();
@@ -194,7 +193,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await relay.close();
       // Attempts in flight finish (bounded by the attempt timeout) before the store they write to closes.
       await refresher.stop();
-      await ctx.leaseClock.stop();
       await webhookWorker.stop();
       await ctx.providerHttp.close();
       await ctx.store.close();

@@ -13,18 +13,12 @@ const LEASE = 'events:retention';
  */
 export async function purgeExpiredEvents(
   db: Kysely<Database>,
-  input: {
-    now: number;
-    /** The lease clock's time (lease-clock.ts): leases are on the database server's clock. */
-    leaseNow: number;
-    retentionDays: number;
-    owner: string;
-  },
+  input: { now: number; retentionDays: number; owner: string },
 ): Promise<number> {
   const cutoff = input.now - input.retentionDays * DAY_MS;
   // Most runs find nothing: check before taking the lease, which is a write.
   if ((await selectExpired(db, cutoff, 1)).length === 0) return 0;
-  const lease = await tryAcquireLease(db, LEASE, input.owner, 10 * 60_000, input.leaseNow);
+  const lease = await tryAcquireLease(db, LEASE, input.owner, 10 * 60_000, input.now);
   if (!lease) return 0;
   try {
     let total = 0;

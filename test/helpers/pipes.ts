@@ -50,8 +50,8 @@ export async function startTestPipes(options: TestPipesOptions = {}): Promise<Te
   const logs = new LogCapture();
   const server = await startServer(config, {
     log: createLogger(config.logLevel, logs),
-    // A manual clock stands still while the database server's moves on: corrected to it, it would seem to drift
-    // (lease-clock.ts). Tests of the correction itself pass a moving clock, or ask for it.
+    // A test that moves a manual clock expects leases to move with it: on PostgreSQL they would otherwise be on the
+    // database server's clock (lease-time.ts). Tests of that pass a moving clock and ask for it.
     ...(options.clock ? { clock: options.clock, leaseClock: 'local' as const } : {}),
     ...(options.webhookWorker ? { webhookWorker: options.webhookWorker } : {}),
     ...options.startOptions,

@@ -10,7 +10,7 @@ const SKEW_WARNING = /clock is \d+\.\d s behind the database server's/;
 
 /**
  * On PostgreSQL instances run on different machines. Refresh leases are corrected to the database server's clock
- * (lease-clock.test.ts), but expiry and schedules follow each instance's own clock, so each compares it with the
+ * (lease-time.test.ts), but expiry and schedules follow each instance's own clock, so each compares it with the
  * server's at start and warns when they differ by more than 2 s.
  */
 describe(`clock skew against the database (${testEngine()})`, () => {

@@ -4,8 +4,8 @@ import { describeClockSkew, MAX_CLOCK_SKEW_MS, measureClockSkew } from '../../to
 import { type CheckResult, check } from './report.ts';
 
 /**
- * This machine's clock against the PostgreSQL server's. Refresh leases are corrected to the server's clock
- * (lease-clock.ts), but token expiry, refresh schedules and webhook retries follow each instance's own clock. The
+ * This machine's clock against the PostgreSQL server's. Leases are timed on the server's clock
+ * (lease-time.ts), but token expiry, refresh schedules and webhook retries follow each instance's own clock. The
  * doctor measures the machine it runs on: run it on each instance's machine (every instance also warns at start).
  */
 export async function checkClock(store: Store, clock: Clock = systemClock): Promise<CheckResult> {

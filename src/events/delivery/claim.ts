@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { StoreEngine } from '../../store/engine.ts';
+import type { LeaseTime } from '../../store/lease-time.ts';
 import type { Database, WebhookDeliveryTable } from '../../store/schema.ts';
 
 export type ClaimedDelivery = Pick<
@@ -26,20 +27,20 @@ export async function claimDueDeliveries(
     owner: string;
     /** This instance's time, for `next_attempt_at`. */
     now: number;
-    /** The lease clock's time (lease-clock.ts), for `lease_until`: on the database server's clock, like every lease. */
-    leaseNow: number;
+    /** The time `lease_until` is written and judged in: the database server's clock (lease-time.ts). */
+    leaseTime: LeaseTime;
     leaseMs: number;
     limit: number;
   },
 ): Promise<ClaimedDelivery[]> {
-  const { owner, now, leaseNow, leaseMs, limit } = input;
+  const { owner, now, leaseTime, leaseMs, limit } = input;
   const enabledEndpoints = db.selectFrom('webhook_endpoints').select('id').where('status', '=', 'enabled');
   let due = db
     .selectFrom('webhook_deliveries')
     .select('id')
     .where('status', '=', 'pending')
     .where('next_attempt_at', '<=', now)
-    .where('lease_until', '<=', leaseNow)
+    .where('lease_until', '<=', leaseTime.now())
     // A subquery in WHERE, not a join: FOR UPDATE must lock delivery rows only, never the endpoint rows.
     .where('endpoint_id', 'in', enabledEndpoints)
     .orderBy('next_attempt_at')
@@ -53,7 +54,7 @@ export async function claimDueDeliveries(
     .updateTable('webhook_deliveries')
     .set((eb) => ({
       lease_owner: owner,
-      lease_until: leaseNow + leaseMs,
+      lease_until: leaseTime.after(leaseMs),
       attempts: eb('attempts', '+', 1),
       updated_at: now,
     }))
@@ -65,7 +66,7 @@ export async function claimDueDeliveries(
     )
     .where('status', '=', 'pending')
     .where('next_attempt_at', '<=', now)
-    .where('lease_until', '<=', leaseNow)
+    .where('lease_until', '<=', leaseTime.now())
     .returning(['id', 'environment_id', 'event_id', 'endpoint_id', 'event_name', 'attempts', 'lease_until'])
     .execute();
   return rows.map((row) => ({

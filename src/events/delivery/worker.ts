@@ -78,7 +78,7 @@ export function startWebhookWorker(ctx: AppContext, options: WebhookWorkerOption
     const claimed = await claimDueDeliveries(ctx.store.db, ctx.store.engine, {
       owner,
       now: ctx.clock.now(),
-      leaseNow: await ctx.leaseClock.now(),
+      leaseTime: ctx.leaseTime,
       leaseMs,
       limit: batchSize,
     });
@@ -103,10 +103,9 @@ export function startWebhookWorker(ctx: AppContext, options: WebhookWorkerOption
   };
 
   const purge = () =>
-    serialise(async () =>
+    serialise(() =>
       purgeExpiredEvents(ctx.store.db, {
         now: ctx.clock.now(),
-        leaseNow: await ctx.leaseClock.now(),
         retentionDays: ctx.config.eventRetentionDays,
         owner,
       }),

@@ -80,7 +80,7 @@ export type FreshAccount =
   | { kind: 'needs_reauthorization'; row: ConnectedAccountTable };
 
 /** What the refresher needs from the context. */
-export type RefreshDeps = Pick<AppContext, 'store' | 'vault' | 'clock' | 'leaseClock' | 'log' | 'failpoints'>;
+export type RefreshDeps = Pick<AppContext, 'store' | 'vault' | 'clock' | 'leaseTime' | 'log' | 'failpoints'>;
 
 /**
  * A provider call is sent only while at least this much of the lease is left: the call may take the whole token
@@ -208,17 +208,17 @@ export class SingleFlightRefresher {
         return this.unavailable(current, current.refresh_cooldown_until - now);
       }
       // Take the lease: one compare-and-set, atomic on both engines. It returns the row as it is now. Lease times are
-      // on the database server's clock, which every instance shares (lease-clock.ts).
-      const leaseNow = await this.ctx.leaseClock.now();
+      // on the database server's clock, which every instance shares (lease-time.ts).
+      const { leaseTime } = this.ctx;
       const leased = await db
         .updateTable('connected_accounts')
         .set((eb) => ({
           lease_owner: this.owner,
-          lease_until: leaseNow + this.options.leaseTtlMs,
+          lease_until: leaseTime.after(this.options.leaseTtlMs),
           lease_fence: eb('lease_fence', '+', 1),
         }))
         .where('id', '=', id)
-        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', leaseNow)]))
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', leaseTime.now())]))
         .returningAll()
         .executeTakeFirst();
       if (leased) return this.refreshUnderLease(leased, reason);
@@ -260,7 +260,7 @@ export class SingleFlightRefresher {
         .set({ refresh_attempt_version: row.token_version, refresh_attempt_started_at: this.ctx.clock.now() })
         .where('id', '=', row.id)
         .where('lease_fence', '=', fence)
-        .where('lease_until', '>', await this.ctx.leaseClock.now())
+        .where('lease_until', '>', this.ctx.leaseTime.now())
         .executeTakeFirst();
       if (Number(journaled.numUpdatedRows) !== 1) return this.afterLosingLease(row.id, fence);
       await this.ctx.failpoints.hit('before_provider_call');
@@ -269,15 +269,13 @@ export class SingleFlightRefresher {
       let lastError: TokenEndpointError | undefined;
       // An earlier attempt under this lease may have reached the provider: a later invalid_grant is then ambiguous.
       let sawAmbiguous = false;
-      // Nothing renews a lease: it ends where the compare-and-set that took it put it.
-      const leaseUntil = row.lease_until ?? Number.NEGATIVE_INFINITY;
       for (let attempt = 0; attempt <= this.options.transientRetries; attempt++) {
         // The lease is re-checked right before every call, the first included: a holder that stalled past its lease
         // (a GC pause, SIGSTOP) must not send a refresh token that another instance may have rotated since (R-L4).
-        if (!(await this.holdsLease(row.id, fence))) return await this.afterLosingLease(row.id, fence);
+        const leaseLeftMs = await this.leaseLeftMs(row.id, fence);
+        if (leaseLeftMs === null) return await this.afterLosingLease(row.id, fence);
         // And every call, the first included, must be able to finish inside it (`LEASE_NEEDED_PER_ATTEMPT_MS`).
         // Otherwise nothing is sent: the failure cools down like a transient one.
-        const leaseLeftMs = leaseUntil - (await this.ctx.leaseClock.now());
         if (leaseLeftMs < LEASE_NEEDED_PER_ATTEMPT_MS) {
           this.ctx.log[attempt === 0 ? 'warn' : 'debug'](
             { account: row.id, attempt, leaseLeftMs },
@@ -314,15 +312,20 @@ export class SingleFlightRefresher {
     }
   }
 
-  private async holdsLease(id: string, fence: number): Promise<boolean> {
+  /**
+   * How much of this holder's lease is left, by the lease clock, read in the same statement that checks the lease is
+   * still held; null when it is not. Nothing renews a lease: it ends where the compare-and-set that took it put it.
+   */
+  private async leaseLeftMs(id: string, fence: number): Promise<number | null> {
+    const { leaseTime } = this.ctx;
     const held = await this.ctx.store.db
       .selectFrom('connected_accounts')
-      .select('id')
+      .select(['lease_until', leaseTime.column().as('lease_now')])
       .where('id', '=', id)
       .where('lease_fence', '=', fence)
-      .where('lease_until', '>', await this.ctx.leaseClock.now())
+      .where('lease_until', '>', leaseTime.now())
       .executeTakeFirst();
-    return held !== undefined;
+    return held === undefined ? null : Number(held.lease_until) - Number(held.lease_now);
   }
 
   private async releaseLease(id: string, fence: number): Promise<void> {

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import type { Clock } from '../../src/lib/clock.ts';
-import { createLogger } from '../../src/lib/logger.ts';
+import { LeaseTime } from '../../src/store/lease-time.ts';
 import { openStore } from '../../src/store/open.ts';
-import { LeaseClock } from '../../src/tokens/refresh/lease-clock.ts';
 import { createEndpoint, Receiver, recordTestEvent } from '../events/helpers.ts';
 import { createTestDatabase, testEngine } from '../helpers/database.ts';
 import { FakeProvider } from '../helpers/fake-provider.ts';
 import { startTestPipes } from '../helpers/pipes.ts';
-import { accountRow, eventsNamed, eventually, storedSecret } from './harness.ts';
+import { accountRow, eventsNamed, storedSecret } from './harness.ts';
 import { createFakeIntegration, getToken, importGrant } from './setup.ts';
 
 /** A machine's clock that runs like any other but shows the time `offsetMs` off (a moving clock, unlike ManualClock). */
@@ -28,38 +28,31 @@ describe(`refresh leases on the database clock (${testEngine()})`, () => {
     for (const step of cleanup.splice(0).reverse()) await step();
   });
 
-  test("the lease clock is the database server's, read again when the instance's clock is stepped", async () => {
+  test("lease time is the database server's clock on PostgreSQL, whatever the instance's; on SQLite the machine's", async () => {
     const database = await createTestDatabase();
     cleanup.push(() => database.drop());
     const store = openStore(database.database);
     cleanup.push(() => store.close());
     const offset = { value: -30_000 };
-    const leaseClock = new LeaseClock(store, skewedClock(offset), createLogger('silent'));
-    cleanup.push(() => leaseClock.stop());
-    const skew = await leaseClock.synchronise();
-    if (testEngine() === 'sqlite') {
-      // Every instance on a SQLite file runs on this machine's clock: nothing to measure or correct.
-      assert.equal(skew, null);
-      assert.equal(leaseClock.lastSkewMs, null);
-      assert.ok(Math.abs((await leaseClock.now()) - (Date.now() - 30_000)) < 1_000, "this instance's clock");
-      return;
-    }
+    const leaseTime = new LeaseTime(store.engine, skewedClock(offset));
+    const read = async () => {
+      const row = await sql<{ now: number | string; later: number | string }>`
+        select ${leaseTime.column()} as now, ${leaseTime.after(60_000)} as later`.execute(store.db);
+      return { now: Number(row.rows[0]!.now), later: Number(row.rows[0]!.later) };
+    };
     // The database server runs on this machine: its clock is Date.now().
-    assert.ok(skew !== null && Math.abs(skew + 30_000) < 1_000, String(skew));
-    assert.equal(leaseClock.lastSkewMs, skew);
-    assert.ok(Math.abs((await leaseClock.now()) - Date.now()) < 1_000, "on the server's clock");
-
-    // The machine's clock is stepped (NTP), or the machine was suspended: its wall clock and its monotonic clock part.
-    // The server is read again before the next lease time is given, which stays the server's.
+    const expected = () => (testEngine() === 'postgres' ? Date.now() : Date.now() + offset.value);
+    const first = await read();
+    assert.ok(Math.abs(first.now - expected()) < 1_000, `${first.now} against ${expected()}`);
+    assert.ok(Math.abs(first.later - first.now - 60_000) < 1_000);
+    // A step of the instance's clock (NTP, a resumed VM) moves nothing on PostgreSQL.
     offset.value = 45_000;
-    assert.ok(Math.abs((await leaseClock.now()) - Date.now()) < 1_000, "still the server's clock");
-    assert.ok(Math.abs((leaseClock.lastSkewMs ?? 0) - 45_000) < 1_000, 'read again at once');
-
-    // A slow drift does not part them enough: the periodic reading follows it.
-    offset.value = 45_600;
-    leaseClock.keepSynchronised(20);
-    await eventually(() => (leaseClock.lastSkewMs ?? 0) > 45_300, 'the next periodic reading');
-    assert.ok(Math.abs((await leaseClock.now()) - Date.now()) < 1_000);
+    const stepped = await read();
+    assert.ok(Math.abs(stepped.now - expected()) < 1_000, `${stepped.now} against ${expected()}`);
+    // A test's manual clock keeps its leases on that clock, on either engine.
+    const local = new LeaseTime(store.engine, skewedClock(offset), 'local');
+    assert.equal(local.onServer, false);
+    assert.equal(leaseTime.onServer, testEngine() === 'postgres');
   });
 
   test("an instance's lease holds for the others although its clock is 20 s behind theirs", async () => {
