@@ -22,8 +22,10 @@ const SERVER_NOW = sql<number>`(round(extract(epoch from clock_timestamp()) * 10
  * On SQLite every instance runs on this machine, so its clock is the shared one, passed as a value. So is a test's
  * manual clock (`StartOptions.leaseClock: 'local'`): its leases must move when the test moves the clock.
  *
- * Only leases are on the server's clock. Expiry, refresh schedules, cool-downs and webhook retry times stay on each
- * instance's clock, where a skew only shifts them; `warnOnClockSkew` names a large one.
+ * Only these leases are on the server's clock. Expiry, refresh schedules, cool-downs and webhook retry times stay on
+ * each instance's clock, where a skew only shifts them; `warnOnClockSkew` names a large one. So does the retention
+ * lease (`leases.ts`, one instance purging old events): with a skew of its ten minutes or more two instances may purge
+ * at once, which deletes nothing twice.
  */
 export class LeaseTime {
   readonly onServer: boolean;
@@ -43,8 +45,9 @@ export class LeaseTime {
 
   /** `ms` milliseconds after now (a lease's end). */
   after(ms: number): LeaseInstant {
-    // `ms` is a whole number of milliseconds from configuration, inlined as a literal.
-    return this.onServer ? sql<number>`(${SERVER_NOW} + ${sql.lit(Math.trunc(ms))})` : this.clock.now() + ms;
+    // Whole milliseconds, like every stored time; on the server inlined as a literal (it comes from configuration).
+    const whole = Math.trunc(ms);
+    return this.onServer ? sql<number>`(${SERVER_NOW} + ${sql.lit(whole)})` : this.clock.now() + whole;
   }
 
   /** Now as a selected column, for reading how much of a lease is left in the same statement that checks it. */
