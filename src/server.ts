@@ -57,7 +57,7 @@ export interface StartOptions {
    * The time leases are judged in: `'database'` (the default) is the database server's clock on PostgreSQL
    * (lease-time.ts); `'local'` is `clock`, for tests whose manual clock must move leases too.
    */
-  leaseClock?: 'database' | 'local';
+  leaseTime?: 'database' | 'local';
   /** HTTP server timeouts against slow clients. Defaults: headers 20 s, request 60 s, checked every 30 s. */
   serverTimeouts?: { headersTimeoutMs?: number; requestTimeoutMs?: number; checkIntervalMs?: number };
 }
@@ -96,7 +96,7 @@ export async function createContext(config: Config, options: StartOptions = {}):
     store,
     log,
     clock,
-    leaseTime: new LeaseTime(store.engine, clock, options.leaseClock),
+    leaseTime: new LeaseTime(store.engine, clock, options.leaseTime),
     vault,
     failpoints: createFailpoints(config.failpoints, config.production),
     catalog,

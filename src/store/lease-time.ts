@@ -20,7 +20,7 @@ const SERVER_NOW = sql<number>`(round(extract(epoch from clock_timestamp()) * 10
  * engines.
  *
  * On SQLite every instance runs on this machine, so its clock is the shared one, passed as a value. So is a test's
- * manual clock (`StartOptions.leaseClock: 'local'`): its leases must move when the test moves the clock.
+ * manual clock (`StartOptions.leaseTime: 'local'`): its leases must move when the test moves the clock.
  *
  * Only these leases are on the server's clock. Expiry, refresh schedules, cool-downs and webhook retry times stay on
  * each instance's clock, where a skew only shifts them; `warnOnClockSkew` names a large one. So does the retention

@@ -52,7 +52,7 @@ export async function startTestPipes(options: TestPipesOptions = {}): Promise<Te
     log: createLogger(config.logLevel, logs),
     // A test that moves a manual clock expects leases to move with it: on PostgreSQL they would otherwise be on the
     // database server's clock (lease-time.ts). Tests of that pass a moving clock and ask for it.
-    ...(options.clock ? { clock: options.clock, leaseClock: 'local' as const } : {}),
+    ...(options.clock ? { clock: options.clock, leaseTime: 'local' as const } : {}),
     ...(options.webhookWorker ? { webhookWorker: options.webhookWorker } : {}),
     ...options.startOptions,
   });

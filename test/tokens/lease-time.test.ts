@@ -69,7 +69,7 @@ describe(`refresh leases on the database clock (${testEngine()})`, () => {
         db,
         clock,
         env,
-        startOptions: { refresher: { background: false }, leaseClock: 'database' },
+        startOptions: { refresher: { background: false }, leaseTime: 'database' },
       });
     // On SQLite every instance shares one machine's clock: a skew between them is a PostgreSQL matter, and there
     // this is the plain two-instance case.
@@ -123,7 +123,7 @@ describe(`refresh leases on the database clock (${testEngine()})`, () => {
         clock: skewedClock({ value: testEngine() === 'postgres' ? offsetMs : 0 }),
         env,
         webhookWorker: { background: false, attemptTimeoutMs: 5_000 },
-        startOptions: { leaseClock: 'database' },
+        startOptions: { leaseTime: 'database' },
       });
     const behind = await start(-120_000);
     cleanup.push(() => behind.close());
