@@ -2,6 +2,13 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Dispatcher } from 'undici';
 import type { PipesError } from '../errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import {
+  type ContentCoding,
+  checkCompressedBody,
+  contentCodingOf,
+  DecodingScanner,
+  isCompressed,
+} from './compressed-body.ts';
 import type { CredentialPlacer } from './credential.ts';
 import type { Deadlines, Expiring } from './deadlines.ts';
 import { relayErrors, toRelayError, writeRelayError } from './errors.ts';
@@ -28,8 +35,8 @@ import type { RelayConnection, RelayCredential } from './types.ts';
  *
  * The provider's response is either streamed straight into the caller's `ServerResponse` (with backpressure: undici is
  * paused while the caller's socket is full), or held in memory up to a small cap: a 401/429/503 that may be retried
- * (the decision needs the whole exchange), and any small uncompressed response (so that a reflected credential becomes
- * a clean 502 rather than a cut connection).
+ * (the decision needs the whole exchange), and any small response (so that a reflected credential becomes a clean 502
+ * rather than a cut connection; a compressed one is decoded to be scanned, compressed-body.ts).
  *
  * Written as a class whose methods are the undici handler, rather than closures: the hot path creates one object per
  * call instead of a dozen functions (each of which costs more than it looks under tsx, which names every closure).
@@ -78,6 +85,9 @@ interface Held {
   replay: boolean;
   /** A `Retry-After` to add (a passed-through 429/503 whose provider only sent its reset header). */
   retryAfter: string | undefined;
+  coding: ContentCoding;
+  /** For a compressed body, once decoded and scanned: the error to send instead of it, if any. */
+  problem: PipesError | null;
 }
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
@@ -134,6 +144,9 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
   #received = 0;
   #held: Held | null = null;
   #scanner: SecretScanner | null = null;
+  /** The scan of a compressed streamed body (compressed-body.ts), and how many of its chunks are being checked. */
+  #decoding: DecodingScanner | null = null;
+  #checking = 0;
   #settled = false;
 
   constructor(env: CallEnv, req: IncomingMessage, res: ServerResponse, requestId: string, input: CallInput) {
@@ -184,6 +197,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     if (this.#finished) return;
     this.#finished = true;
     this.#env.deadlines.remove(this);
+    this.#decoding?.close();
     if (error !== null) failRelayRequest(this.#env.log, this.#req, this.#res, this.#requestId, error);
   }
 
@@ -235,6 +249,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
         this.#checkStopped();
         if (fresh === null || !held.replay) {
           this.#refreshedNotReplayed = fresh !== null;
+          await this.#checkHeld(held);
           this.#flush(held, undefined);
           this.#finish(null);
           return;
@@ -299,6 +314,9 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     this.#received = 0;
     this.#held = null;
     this.#scanner = null;
+    this.#decoding?.close();
+    this.#decoding = null;
+    this.#checking = 0;
     this.#settled = false;
     const body = this.#body;
     let headers = this.#headers;
@@ -355,7 +373,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     }
     // A small response is read whole before anything is sent, so a reflected credential becomes a clean 502
     // instead of a cut connection. It arrives in a packet or two: holding it costs no latency worth naming.
-    if (declared <= options.heldResponseBytes && this.#needles.length > 0 && isIdentity(headers)) {
+    if (declared <= options.heldResponseBytes && this.#needles.length > 0) {
       return newHeld(status, headers, null, true, retryAfter, false);
     }
     this.#startStreaming(status, headers, retryAfter);
@@ -408,12 +426,24 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
   }
 
   #startStreaming(status: number, headers: IncomingHttpHeaders, retryAfter: string | undefined): void {
-    this.#scanner = scannerFor(headers, this.#needles);
+    if (this.#needles.length > 0) {
+      const coding = contentCodingOf(headers);
+      if (isCompressed(coding)) {
+        const max = this.#env.options.maxResponseBytes;
+        this.#decoding = new DecodingScanner(coding, this.#needles, max, (problem) =>
+          this.#failStream(problem),
+        );
+      } else this.#scanner = new SecretScanner(this.#needles);
+    }
     this.#res.writeHead(status, this.#head(headers, retryAfter));
     this.#mode = 'stream';
   }
 
   #write(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#decoding !== null) {
+      this.#writeDecoded(controller, this.#decoding, chunk);
+      return;
+    }
     if (this.#scanner?.found(chunk)) {
       this.#reportReflection();
       controller.abort(relayErrors.credentialReflected());
@@ -425,11 +455,66 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     }
   }
 
-  /** Sends a complete held response, unless it contains the credential (then a Pipes 502 instead). */
+  /**
+   * A compressed chunk goes on to the caller only once everything it decodes to has been scanned: undici is paused
+   * meanwhile, and resumed when the last chunk in check has gone out (or once the caller's socket drains).
+   */
+  #writeDecoded(controller: Dispatcher.DispatchController, decoding: DecodingScanner, chunk: Buffer): void {
+    controller.pause();
+    this.#checking++;
+    decoding.check(chunk, () => {
+      this.#checking--;
+      if (this.#finished) return;
+      const flowing = this.#res.write(chunk);
+      if (this.#checking > 0 || this.#settled) return;
+      if (flowing) controller.resume();
+      else this.#res.once('drain', onDrain);
+    });
+  }
+
+  /** The end of a compressed streamed body: what zlib still held is scanned before the response ends. */
+  #endDecoded(decoding: DecodingScanner): void {
+    decoding.finish(() => {
+      if (this.#finished) return;
+      this.#res.end();
+      this.#finish(null);
+    });
+  }
+
+  /** Ends a streamed response that must not go on: the connection is cut (its head has gone out already). */
+  #failStream(problem: PipesError): void {
+    if (this.#finished) return;
+    if (problem.code === 'credential_reflected') this.#reportReflection();
+    const controller = this.controller;
+    if (controller !== null && !controller.aborted) controller.abort(problem);
+    else this.#finish(problem);
+  }
+
+  /** Decodes and scans a held compressed body (off the main thread) before it may be sent. */
+  async #checkHeld(held: Held): Promise<void> {
+    if (!isCompressed(held.coding)) return;
+    const max = this.#env.options.maxResponseBytes;
+    held.problem = await checkCompressedBody(held.coding, held.chunks, this.#needles, max);
+  }
+
+  async #replyChecked(held: Held): Promise<void> {
+    await this.#checkHeld(held);
+    if (!this.#finished) this.#env.replies.add(this);
+  }
+
+  /**
+   * Sends a complete held response, unless it contains the credential (then a Pipes 502 instead), or could not be
+   * checked.
+   */
   #flush(held: Held, retryAfter: string | undefined): void {
-    if (isIdentity(held.headers) && containsNeedle(held.chunks, this.#needles)) {
-      this.#reportReflection();
-      writeRelayError(this.#res, relayErrors.credentialReflected(), this.#requestId);
+    const problem =
+      held.problem ??
+      (!isCompressed(held.coding) && containsNeedle(held.chunks, this.#needles)
+        ? relayErrors.credentialReflected()
+        : null);
+    if (problem !== null) {
+      if (problem.code === 'credential_reflected') this.#reportReflection();
+      writeRelayError(this.#res, problem, this.#requestId);
       return;
     }
     const res = this.#res;
@@ -523,11 +608,17 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     if (this.#mode === 'hold' && held !== null) {
       if (held.final) {
         // Nothing left to decide: answer at the end of this turn, with the turn's other answers (reply-batch.ts).
-        this.#env.replies.add(this);
+        // A compressed body is decoded and scanned first.
+        if (isCompressed(held.coding)) void this.#replyChecked(held);
+        else this.#env.replies.add(this);
         return;
       }
       this.#held = null;
       void this.#retry(held);
+      return;
+    }
+    if (this.#decoding !== null) {
+      this.#endDecoded(this.#decoding);
       return;
     }
     this.#res.end();
@@ -552,17 +643,8 @@ function newHeld(
   retryAfter: string | undefined,
   replay: boolean,
 ): Held {
-  return { status, headers, chunks: [], bytes: 0, waitMs, final, retryAfter, replay };
-}
-
-/** Compressed bodies are not scanned (see docs/relay.md). */
-function isIdentity(headers: IncomingHttpHeaders): boolean {
-  const encoding = headers['content-encoding'];
-  return encoding === undefined || encoding === 'identity';
-}
-
-function scannerFor(headers: IncomingHttpHeaders, needles: readonly Buffer[]): SecretScanner | null {
-  return needles.length > 0 && isIdentity(headers) ? new SecretScanner(needles) : null;
+  const coding = contentCodingOf(headers);
+  return { status, headers, chunks: [], bytes: 0, waitMs, final, retryAfter, replay, coding, problem: null };
 }
 
 /**

@@ -61,6 +61,12 @@ export const relayErrors = {
       "The provider's response contained the connection's credential; it was withheld.",
       { status: 502 },
     ),
+  undecodableResponse: () =>
+    new PipesError(
+      'undecodable_response',
+      "The provider's compressed response could not be decoded, so it could not be checked; it was withheld.",
+      { status: 502 },
+    ),
   throttled: (waitMs: number) =>
     new PipesError(
       'relay_throttled',

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderEntry } from '../providers/catalog-schema.ts';
+import { acceptEncodingForProvider } from './compressed-body.ts';
 import {
   addConnectionNames,
   assertRequestHeader,
@@ -52,7 +53,7 @@ function findName(headers: FlatHeaders, name: string): number {
  * The headers sent to the provider: the caller's, filtered (a malformed one fails the request with 400
  * `invalid_header`), then the provider's `extra_headers` the caller did not override, then the credential, which
  * always wins. The catch-all `Accept` every fetch sends by default is not a choice, so it does not replace a
- * provider's `Accept`.
+ * provider's `Accept`. `Accept-Encoding` keeps only the codings the relay can decode to scan.
  */
 export function buildRequestHeaders(
   incoming: IncomingHttpHeaders,
@@ -74,6 +75,8 @@ export function buildRequestHeaders(
       value = raw.map((item) => item.trim()).join(', ');
     }
     if (isDroppedRequestHeader(name) || name === credentialName || named?.has(name) === true) continue;
+    // Only codings the relay can decode, so that a compressed answer is scanned too (compressed-body.ts).
+    if (name === 'accept-encoding') value = acceptEncodingForProvider(value);
     out.push(name, value);
   }
   for (let i = 0; i < extras.length; i += 2) {

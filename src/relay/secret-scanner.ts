@@ -1,7 +1,8 @@
 /**
  * Watches a provider's response body for the credential we attached (an endpoint that reflects the `Authorization`
- * header back, an error message quoting the token). Best effort against *accidental* reflection: the caller can ask
- * for a compressed body, and compressed bodies are not scanned (see docs/relay.md).
+ * header back, an error message quoting the token). A net against *accidental* reflection: a streamed body is cut at
+ * the chunk that completes a needle, after the chunks before it. Compressed bodies are scanned as they decode
+ * (compressed-body.ts).
  *
  * Chunks are scanned as they stream, with the last `needle.length − 1` bytes of the previous chunk carried over so a
  * needle split across two chunks is still found. Needles shorter than 8 bytes are ignored: too many false positives.

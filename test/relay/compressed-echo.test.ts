@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest, type ServerResponse } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { brotliCompressSync, constants, deflateRawSync, deflateSync, gunzipSync, gzipSync } from 'node:zlib';
+import { acceptEncodingForProvider } from '../../src/relay/compressed-body.ts';
+import { requireEnvironment } from '../../src/store/environments.ts';
+import { startTestPipes, type TestPipes } from '../helpers/pipes.ts';
+import {
+  type FakeProvider,
+  MemoryRelayDeps,
+  rawRequest,
+  relayHeaders,
+  startFakeProvider,
+  testProvider,
+} from './helpers.ts';
+
+const SECRET = 'tok-compressed-0123456789abcdef';
+const MiB = 1024 * 1024;
+
+/** Text that does not compress well, so that a streamed body arrives in many chunks. */
+const noise = (bytes: number) => randomBytes(bytes / 2).toString('hex');
+
+const ENCODERS: Record<string, (body: Buffer) => Buffer> = {
+  gzip: (body) => gzipSync(body),
+  deflate: (body) => deflateSync(body),
+  // Raw deflate sent as `deflate`, as some servers do; clients accept it.
+  'raw-deflate': (body) => deflateRawSync(body),
+  br: (body) => brotliCompressSync(body),
+};
+
+function sendCoded(res: ServerResponse, status: number, coding: string, body: Buffer): void {
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-encoding': coding,
+    'content-length': body.length,
+  });
+  res.end(body);
+}
+
+/** A gzip body written in pieces, without a length (so the relay streams it). */
+function streamGzip(res: ServerResponse, pieces: string[]): void {
+  const whole = gzipSync(Buffer.from(pieces.join('')));
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' });
+  let at = 0;
+  const step = Math.ceil(whole.length / 8);
+  const next = () => {
+    if (at >= whole.length) {
+      res.end();
+      return;
+    }
+    res.write(whole.subarray(at, at + step));
+    at += step;
+    setTimeout(next, 5);
+  };
+  next();
+}
+
+/** Reads whatever arrives until the connection ends or is cut. */
+function readAll(
+  url: string,
+  path: string,
+  key: string,
+): Promise<{ status: number; body: Buffer; cut: boolean }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: hostname, port, path, headers: { ...relayHeaders(key), 'accept-encoding': 'gzip' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), cut: false }),
+        );
+        res.on('error', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), cut: true }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Decodes as much of a (possibly cut) gzip body as there is. */
+const gunzipPartial = (body: Buffer) => gunzipSync(body, { finishFlush: constants.Z_SYNC_FLUSH });
+
+describe('relay: compressed responses are scanned for a reflected credential too', () => {
+  let pipes: TestPipes;
+  let provider: FakeProvider;
+  const deps = new MemoryRelayDeps();
+  const cleanBody = Buffer.from(JSON.stringify({ items: [1, 2, 3], note: 'x'.repeat(2000) }));
+  const cleanGzip = gzipSync(cleanBody);
+  const bigClean = noise(400_000);
+
+  before(async () => {
+    provider = await startFakeProvider((req, res) => {
+      const path = req.url ?? '';
+      const echo = Buffer.from(JSON.stringify({ youSent: req.headers.authorization }));
+      const coded = /^\/v1\/echo\/([a-z-]+)$/.exec(path);
+      if (coded !== null) {
+        const coding = coded[1]!;
+        sendCoded(res, 200, coding === 'raw-deflate' ? 'deflate' : coding, ENCODERS[coding]!(echo));
+        return;
+      }
+      if (path === '/v1/clean') return sendCoded(res, 200, 'gzip', cleanGzip);
+      if (path === '/v1/stream-echo')
+        return streamGzip(res, [noise(200_000), `...${req.headers.authorization}...`]);
+      if (path === '/v1/stream-clean') return streamGzip(res, [bigClean]);
+      // 8 MiB of zeros: about 8 KB compressed, over the relay's 1 MiB limit once decoded.
+      if (path === '/v1/bomb') return sendCoded(res, 200, 'gzip', gzipSync(Buffer.alloc(8 * MiB)));
+      if (path === '/v1/stream-bomb') return streamGzip(res, ['0'.repeat(8 * MiB)]);
+      if (path === '/v1/corrupt')
+        return sendCoded(res, 200, 'gzip', Buffer.from('this is not gzip at all, sorry'));
+      // Cut before gzip's trailer (and a little of the data): clients still decode what is there.
+      if (path === '/v1/truncated') {
+        const whole = gzipSync(
+          Buffer.from(`${JSON.stringify({ youSent: req.headers.authorization })}${'z'.repeat(64)}`),
+        );
+        return sendCoded(res, 200, 'gzip', whole.subarray(0, whole.length - 12));
+      }
+      // A bogus coding the body is not actually in: scanned as it is.
+      if (path === '/v1/bogus-coding') return sendCoded(res, 200, 'utf-8', echo);
+      if (path === '/v1/unauthorized-echo') return sendCoded(res, 401, 'gzip', gzipSync(echo));
+      sendCoded(res, 404, 'gzip', gzipSync(Buffer.from('{}')));
+    });
+    pipes = await startTestPipes({
+      startOptions: { relayDeps: deps, relay: { maxResponseBytes: 1 * MiB } },
+    });
+    deps.bind(pipes.server.ctx);
+    const sandboxId = (await requireEnvironment(pipes.server.ctx.store.db, 'sandbox')).id;
+    deps.add({
+      environmentId: sandboxId,
+      slug: 'fake',
+      userId: 'user_1',
+      accountId: 'acct_compressed',
+      provider: testProvider('fake', `${provider.url}/v1`),
+      credential: { authMethod: 'oauth', value: SECRET },
+      refreshTo: `${SECRET}-refreshed`,
+    });
+  });
+
+  after(async () => {
+    await pipes?.close();
+    await provider?.close();
+  });
+
+  const call = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
+    rawRequest(pipes.url, {
+      method,
+      path,
+      headers: { ...relayHeaders(pipes.sandboxKey), 'accept-encoding': 'gzip, deflate, br', ...headers },
+    });
+
+  test('a small gzip, deflate (zlib or raw) or brotli body quoting the credential becomes 502 credential_reflected', async () => {
+    for (const coding of Object.keys(ENCODERS)) {
+      const response = await call(`/relay/fake/echo/${coding}`);
+      assert.equal(response.status, 502, coding);
+      assert.equal(response.headers['pipes-error'], 'credential_reflected', coding);
+      assert.equal(response.headers['content-encoding'], undefined, coding);
+      assert.ok(!response.body.toString().includes(SECRET), coding);
+    }
+    assert.ok(!pipes.logs.text().includes(SECRET), 'the credential is never logged');
+  });
+
+  test("a clean compressed body reaches the caller as the provider's exact bytes", async () => {
+    const response = await call('/relay/fake/clean');
+    assert.equal(response.status, 200);
+    assert.equal(response.headers['content-encoding'], 'gzip');
+    assert.deepEqual(response.body, cleanGzip);
+    assert.deepEqual(gunzipSync(response.body), cleanBody);
+  });
+
+  test('a streamed gzip body is cut before the chunk that decodes to the credential', async () => {
+    const streamed = await readAll(pipes.url, '/relay/fake/stream-echo', pipes.sandboxKey);
+    assert.equal(streamed.status, 200, 'the head went out before the credential came');
+    assert.equal(streamed.cut, true, 'the connection was cut');
+    assert.ok(!gunzipPartial(streamed.body).toString().includes(SECRET));
+    assert.ok(!pipes.logs.text().includes(SECRET));
+  });
+
+  test('a clean streamed gzip body arrives whole, in many chunks', async () => {
+    const streamed = await readAll(pipes.url, '/relay/fake/stream-clean', pipes.sandboxKey);
+    assert.equal(streamed.status, 200);
+    assert.equal(streamed.cut, false);
+    assert.equal(gunzipSync(streamed.body).toString(), bigClean);
+  });
+
+  test('a body past the size limit once decoded is refused (held) or cut (streamed)', async () => {
+    const held = await call('/relay/fake/bomb');
+    assert.equal(held.status, 502);
+    assert.equal(held.headers['pipes-error'], 'response_too_large');
+    const streamed = await readAll(pipes.url, '/relay/fake/stream-bomb', pipes.sandboxKey);
+    assert.equal(streamed.cut, true);
+    assert.ok(gunzipPartial(streamed.body).length <= 1 * MiB);
+  });
+
+  test('a body that cannot be decoded is withheld: 502 undecodable_response', async () => {
+    const response = await call('/relay/fake/corrupt');
+    assert.equal(response.status, 502);
+    assert.equal(response.headers['pipes-error'], 'undecodable_response');
+    assert.equal(response.headers['pipes-upstream'], undefined);
+  });
+
+  test('a gzip body cut short is still decoded as far as it goes, and scanned', async () => {
+    const response = await call('/relay/fake/truncated');
+    assert.equal(response.status, 502);
+    assert.equal(response.headers['pipes-error'], 'credential_reflected');
+  });
+
+  test('a coding the relay cannot decode is scanned as it is', async () => {
+    const response = await call('/relay/fake/bogus-coding');
+    assert.equal(response.status, 502);
+    assert.equal(response.headers['pipes-error'], 'credential_reflected');
+  });
+
+  test('a compressed 401 passed through after a refresh is scanned too', async () => {
+    // A POST without an Idempotency-Key is not replayed: the relay refreshes, then passes the 401 on.
+    const refreshes = deps.refreshCalls.length;
+    const response = await call('/relay/fake/unauthorized-echo', {}, 'POST');
+    assert.equal(deps.refreshCalls.length, refreshes + 1);
+    assert.equal(response.status, 502);
+    assert.equal(response.headers['pipes-error'], 'credential_reflected');
+    assert.ok(!response.body.toString().includes(SECRET));
+  });
+
+  test('the provider is asked only for codings the relay decodes', async () => {
+    const cases: [string, string][] = [
+      ['zstd, br;q=0.9, GZIP;q=0.8, *;q=0.1', 'br;q=0.9, GZIP;q=0.8'],
+      ['gzip, deflate, br', 'gzip, deflate, br'],
+      ['zstd', 'identity'],
+      ['compress, x-gzip', 'x-gzip'],
+    ];
+    for (const [sent, expected] of cases) {
+      assert.equal(acceptEncodingForProvider(sent), expected, sent);
+      const before = provider.requests.length;
+      await call('/relay/fake/clean', { 'accept-encoding': sent });
+      assert.equal(provider.requests[before]?.headers['accept-encoding'], expected, sent);
+    }
+  });
+});
