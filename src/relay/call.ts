@@ -425,9 +425,14 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     };
   }
 
-  #startStreaming(status: number, headers: IncomingHttpHeaders, retryAfter: string | undefined): void {
+  /** Writes the head and streams the body from now on; false when the body cannot be checked (the call fails). */
+  #startStreaming(status: number, headers: IncomingHttpHeaders, retryAfter: string | undefined): boolean {
     if (this.#needles.length > 0) {
       const coding = contentCodingOf(headers);
+      if (coding === 'unsupported') {
+        this.#failStream(relayErrors.undecodableResponse());
+        return false;
+      }
       if (isCompressed(coding)) {
         const max = this.#env.options.maxResponseBytes;
         this.#decoding = new DecodingScanner(coding, this.#needles, max, (problem) =>
@@ -437,6 +442,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     }
     this.#res.writeHead(status, this.#head(headers, retryAfter));
     this.#mode = 'stream';
+    return true;
   }
 
   #write(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -481,7 +487,10 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     });
   }
 
-  /** Ends a streamed response that must not go on: the connection is cut (its head has gone out already). */
+  /**
+   * Ends a response that must not go on: the caller gets the error when nothing has gone out yet, else the connection
+   * is cut.
+   */
   #failStream(problem: PipesError): void {
     if (this.#finished) return;
     if (problem.code === 'credential_reflected') this.#reportReflection();
@@ -490,16 +499,26 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     else this.#finish(problem);
   }
 
-  /** Decodes and scans a held compressed body (off the main thread) before it may be sent. */
+  /**
+   * Decodes and scans a held compressed body (off the main thread) before it may be sent; a coding the relay cannot
+   * decode is withheld.
+   */
   async #checkHeld(held: Held): Promise<void> {
-    if (!isCompressed(held.coding)) return;
-    const max = this.#env.options.maxResponseBytes;
-    held.problem = await checkCompressedBody(held.coding, held.chunks, this.#needles, max);
+    if (this.#needles.length === 0) return;
+    if (held.coding === 'unsupported') held.problem = relayErrors.undecodableResponse();
+    else if (isCompressed(held.coding)) {
+      const max = this.#env.options.maxResponseBytes;
+      held.problem = await checkCompressedBody(held.coding, held.chunks, this.#needles, max);
+    }
   }
 
   async #replyChecked(held: Held): Promise<void> {
-    await this.#checkHeld(held);
-    if (!this.#finished) this.#env.replies.add(this);
+    try {
+      await this.#checkHeld(held);
+      if (!this.#finished) this.#env.replies.add(this);
+    } catch (error) {
+      this.#finish(error);
+    }
   }
 
   /**
@@ -509,7 +528,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
   #flush(held: Held, retryAfter: string | undefined): void {
     const problem =
       held.problem ??
-      (!isCompressed(held.coding) && containsNeedle(held.chunks, this.#needles)
+      ((held.coding === 'identity' || held.coding === 'other') && containsNeedle(held.chunks, this.#needles)
         ? relayErrors.credentialReflected()
         : null);
     if (problem !== null) {
@@ -595,7 +614,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     if (held.bytes > options.heldResponseBytes) {
       // Too big to hold: give up the retry and pass what we have, then the rest, through.
       this.#held = null;
-      this.#startStreaming(held.status, held.headers, held.retryAfter);
+      if (!this.#startStreaming(held.status, held.headers, held.retryAfter)) return;
       for (const c of held.chunks) this.#write(controller, c);
     }
   }
@@ -609,8 +628,8 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
       if (held.final) {
         // Nothing left to decide: answer at the end of this turn, with the turn's other answers (reply-batch.ts).
         // A compressed body is decoded and scanned first.
-        if (isCompressed(held.coding)) void this.#replyChecked(held);
-        else this.#env.replies.add(this);
+        if (held.coding === 'identity' || held.coding === 'other') this.#env.replies.add(this);
+        else void this.#replyChecked(held);
         return;
       }
       this.#held = null;

@@ -1,15 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import {
-  brotliDecompress,
   constants,
   createBrotliDecompress,
   createGunzip,
   createInflate,
   createInflateRaw,
-  gunzip,
-  type InputType,
-  inflate,
-  inflateRaw,
   type ZlibOptions,
 } from 'node:zlib';
 import type { PipesError } from '../errors.ts';
@@ -23,31 +18,61 @@ import { SecretScanner } from './secret-scanner.ts';
  * Why: nearly every HTTP client asks for a compressed body (`Accept-Encoding: gzip, deflate, br` is the default of
  * fetch, Octokit, Python's requests, the Slack and Google clients), so a scan of the raw bytes alone missed most real
  * traffic. The relay therefore asks the provider only for codings it can decode (`acceptEncodingForProvider`) and
- * decodes what comes back, with node:zlib: off the main thread, in bounded memory, and never past the relay's
- * response size limit (a small "zip bomb" counts at its decoded size).
+ * decodes what comes back, with node:zlib streams: off the main thread, each decoded piece scanned and dropped (so
+ * memory stays at zlib's buffers whatever the ratio), and never past the relay's response size limit (a small "zip
+ * bomb" counts at its decoded size).
  */
 
-/** How a response body is coded, as far as scanning it goes. */
-export type ContentCoding = 'identity' | 'gzip' | 'deflate' | 'br' | 'other';
+/**
+ * How a response body is coded, as far as scanning it goes:
+ * - `identity`, `gzip`, `deflate`, `br`: scanned (decoded first when compressed);
+ * - `unsupported`: a real coding the relay cannot decode (`zstd`, `compress`…, or several codings in a row, which
+ *   clients undo one after the other): such a body cannot be checked, so it is withheld;
+ * - `other`: a value that names no coding at all (a bogus `utf-8`): clients pass such a body on as it is, and so it is
+ *   scanned as it is.
+ */
+export type ContentCoding = 'identity' | 'gzip' | 'deflate' | 'br' | 'unsupported' | 'other';
 
-const CODINGS: Record<string, ContentCoding> = {
-  '': 'identity',
-  identity: 'identity',
+const DECODABLE: Record<string, 'gzip' | 'deflate' | 'br'> = {
   gzip: 'gzip',
   'x-gzip': 'gzip',
   deflate: 'deflate',
   br: 'br',
 };
 
-/**
- * The response's `Content-Encoding`. `other` is anything the relay did not ask for and cannot decode (several
- * codings, `zstd`, or a bogus value such as `utf-8`): its bytes are scanned as they are, as a plain body's.
- */
+/** The rest of IANA's HTTP Content Coding Registry: codings that transform the body in ways the relay cannot undo. */
+const UNDECODABLE = new Set([
+  'aes128gcm',
+  'compress',
+  'x-compress',
+  'dcb',
+  'dcz',
+  'exi',
+  'pack200-gzip',
+  'zstd',
+]);
+
+/** The response's `Content-Encoding`, read as clients read it: a list, case-insensitive, `identity` ignored. */
 export function contentCodingOf(headers: IncomingHttpHeaders): ContentCoding {
-  const value = headers['content-encoding'];
+  // Typed as a string, but a header the provider repeated comes as an array.
+  const value = headers['content-encoding'] as string | string[] | undefined;
   if (value === undefined) return 'identity';
-  if (typeof value !== 'string') return 'other';
-  return CODINGS[value] ?? CODINGS[value.trim().toLowerCase()] ?? 'other';
+  if (typeof value === 'string') {
+    const usual = DECODABLE[value];
+    if (usual !== undefined) return usual;
+  }
+  const codings: string[] = [];
+  for (const item of (typeof value === 'string' ? value : value.join(',')).split(',')) {
+    const coding = item.trim().toLowerCase();
+    if (coding !== '' && coding !== 'identity') codings.push(coding);
+  }
+  if (codings.length === 0) return 'identity';
+  const [only] = codings;
+  if (codings.length === 1 && only !== undefined) {
+    return DECODABLE[only] ?? (UNDECODABLE.has(only) ? 'unsupported' : 'other');
+  }
+  const anyCoding = codings.some((coding) => DECODABLE[coding] !== undefined || UNDECODABLE.has(coding));
+  return anyCoding ? 'unsupported' : 'other';
 }
 
 export function isCompressed(coding: ContentCoding): coding is 'gzip' | 'deflate' | 'br' {
@@ -58,9 +83,10 @@ export function isCompressed(coding: ContentCoding): coding is 'gzip' | 'deflate
 const ACCEPTABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity']);
 
 /**
- * The caller's `Accept-Encoding` as sent to the provider: only the codings the relay decodes are kept, with their
- * weights (`zstd` and `*` are left out, so a provider never picks a coding the scan cannot read). When none is left,
- * `identity`.
+ * The caller's `Accept-Encoding` (or a provider's default one) as sent to the provider: only the codings the relay
+ * decodes are kept, with their weights (`zstd` and `*` are left out, so a provider never picks a coding the scan
+ * cannot read). When none is left, `identity`. A request without the header gets `identity` too
+ * (`IDENTITY_ONLY`): no `Accept-Encoding` means any coding is acceptable (RFC 9110, 12.5.3).
  */
 export function acceptEncodingForProvider(value: string): string {
   const kept: string[] = [];
@@ -69,8 +95,10 @@ export function acceptEncodingForProvider(value: string): string {
     const coding = (semicolon === -1 ? item : item.slice(0, semicolon)).trim().toLowerCase();
     if (ACCEPTABLE.has(coding)) kept.push(item.trim());
   }
-  return kept.length === 0 ? 'identity' : kept.join(', ');
+  return kept.length === 0 ? IDENTITY_ONLY : kept.join(', ');
 }
+
+export const IDENTITY_ONLY = 'identity';
 
 /**
  * `deflate` is meant to be zlib-wrapped (RFC 9110, 8.4.1.2), but some servers send raw deflate; clients accept both,
@@ -87,29 +115,10 @@ const BROTLI_OPTIONS = {
   finishFlush: constants.BROTLI_OPERATION_FLUSH,
 };
 
-type Decode = (
-  body: InputType,
-  options: ZlibOptions,
-  callback: (error: Error | null, result: Buffer) => void,
-) => void;
-
-function wholeDecoder(coding: 'gzip' | 'deflate' | 'br', first: number | undefined): Decode {
-  if (coding === 'gzip') return gunzip;
-  if (coding === 'deflate') return isZlibWrapped(first) ? inflate : inflateRaw;
-  return brotliDecompress as Decode;
-}
-
-/** The relay's error for a decoding failure: too large once decoded, or not decodable at all. */
-function decodingError(error: unknown, maxBytes: number): PipesError {
-  if ((error as { code?: unknown } | null)?.code === 'ERR_BUFFER_TOO_LARGE') {
-    return relayErrors.responseTooLarge(maxBytes);
-  }
-  return relayErrors.undecodableResponse();
-}
-
 /**
- * Decodes a whole (held) body on libuv's pool and scans it. Resolves with the error that must replace the response
- * (the credential found, too large decoded, not decodable), or null when it may be sent as it came.
+ * Decodes and scans a whole (held) body. Resolves with the error that must replace the response (the credential
+ * found, too large decoded, not decodable), or null when it may be sent as it came. Streamed through a
+ * `DecodingScanner` rather than decoded in one piece: a held body is at most 64 KiB, but that can decode to gigabytes.
  */
 export function checkCompressedBody(
   coding: 'gzip' | 'deflate' | 'br',
@@ -117,16 +126,14 @@ export function checkCompressedBody(
   needles: readonly Buffer[],
   maxBytes: number,
 ): Promise<PipesError | null> {
-  if (chunks.length === 0) return Promise.resolve(null);
-  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  const options = { ...(coding === 'br' ? BROTLI_OPTIONS : ZLIB_OPTIONS), maxOutputLength: maxBytes };
   return new Promise((resolve) => {
-    wholeDecoder(coding, body[0])(body, options, (error, decoded) => {
-      if (error !== null) resolve(decodingError(error, maxBytes));
-      else resolve(new SecretScanner(needles).found(decoded) ? relayErrors.credentialReflected() : null);
-    });
+    const scanner = new DecodingScanner(coding, needles, maxBytes, resolve);
+    for (const chunk of chunks) scanner.check(chunk, ignore);
+    scanner.finish(() => resolve(null));
   });
 }
+
+function ignore(): void {}
 
 type Decoder = ReturnType<typeof createGunzip> | ReturnType<typeof createBrotliDecompress>;
 
@@ -148,6 +155,8 @@ function streamDecoder(coding: 'gzip' | 'deflate' | 'br', first: number | undefi
 export class DecodingScanner {
   readonly #coding: 'gzip' | 'deflate' | 'br';
   readonly #scanner: SecretScanner;
+  /** The compressed bytes themselves: gzip's comment and file-name fields are never decoded, but clients show them. */
+  readonly #rawScanner: SecretScanner;
   readonly #maxBytes: number;
   readonly #onProblem: (problem: PipesError) => void;
   #decoder: Decoder | null = null;
@@ -162,6 +171,7 @@ export class DecodingScanner {
   ) {
     this.#coding = coding;
     this.#scanner = new SecretScanner(needles);
+    this.#rawScanner = new SecretScanner(needles);
     this.#maxBytes = maxBytes;
     this.#onProblem = onProblem;
   }
@@ -169,8 +179,12 @@ export class DecodingScanner {
   /** Decodes `chunk` and calls `passed` once all its output is scanned and clean. Checks pass in order. */
   check(chunk: Buffer, passed: () => void): void {
     if (this.#problem !== null) return;
+    if (this.#rawScanner.found(chunk)) {
+      this.#fail(relayErrors.credentialReflected());
+      return;
+    }
     this.#decoderFor(chunk[0]).write(chunk, (error) => {
-      if (error !== null && error !== undefined) this.#fail(decodingError(error, this.#maxBytes));
+      if (error !== null && error !== undefined) this.#fail(relayErrors.undecodableResponse());
       else this.#drain();
       if (this.#problem === null) passed();
     });
@@ -198,7 +212,7 @@ export class DecodingScanner {
   #decoderFor(first: number | undefined): Decoder {
     if (this.#decoder !== null) return this.#decoder;
     const decoder = streamDecoder(this.#coding, first);
-    decoder.on('error', (error) => this.#fail(decodingError(error, this.#maxBytes)));
+    decoder.on('error', () => this.#fail(relayErrors.undecodableResponse()));
     // zlib stops once its output buffer is full; reading here lets a highly compressed chunk decode to its end.
     decoder.on('readable', () => this.#drain());
     this.#decoder = decoder;

@@ -1,6 +1,6 @@
 import type { ProviderEntry } from '../providers/catalog-schema.ts';
 import { relayErrors } from './errors.ts';
-import { MIN_NEEDLE } from './secret-scanner.ts';
+import { MIN_NEEDLE, scannable } from './secret-scanner.ts';
 import type { RelayCredential } from './types.ts';
 
 /** How a credential is attached to one relayed request. */
@@ -56,7 +56,8 @@ function placement(
   query: CredentialPlacement['query'],
   secrets: string[],
 ): CredentialPlacement {
-  return { header, query, needles: secrets.map((form) => Buffer.from(form)), secrets };
+  // Only the forms long enough to scan for (secret-scanner.ts): no needle means no response is held or decoded to scan.
+  return { header, query, needles: scannable(secrets.map((form) => Buffer.from(form))), secrets };
 }
 
 function inHeader(name: string, value: string, secret: string): CredentialPlacement {

@@ -64,7 +64,7 @@ export const relayErrors = {
   undecodableResponse: () =>
     new PipesError(
       'undecodable_response',
-      "The provider's compressed response could not be decoded, so it could not be checked; it was withheld.",
+      "The provider's response is compressed in a way the relay cannot decode (or is corrupt), so it could not be checked for the credential; it was withheld.",
       { status: 502 },
     ),
   throttled: (waitMs: number) =>

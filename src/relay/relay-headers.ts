@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderEntry } from '../providers/catalog-schema.ts';
-import { acceptEncodingForProvider } from './compressed-body.ts';
+import { acceptEncodingForProvider, IDENTITY_ONLY } from './compressed-body.ts';
 import {
   addConnectionNames,
   assertRequestHeader,
@@ -53,7 +53,8 @@ function findName(headers: FlatHeaders, name: string): number {
  * The headers sent to the provider: the caller's, filtered (a malformed one fails the request with 400
  * `invalid_header`), then the provider's `extra_headers` the caller did not override, then the credential, which
  * always wins. The catch-all `Accept` every fetch sends by default is not a choice, so it does not replace a
- * provider's `Accept`. `Accept-Encoding` keeps only the codings the relay can decode to scan.
+ * provider's `Accept`. `Accept-Encoding` keeps only the codings the relay can decode to scan, and is `identity` when
+ * neither the caller nor the provider named one.
  */
 export function buildRequestHeaders(
   incoming: IncomingHttpHeaders,
@@ -63,6 +64,7 @@ export function buildRequestHeaders(
   const named = connectionNamed(incoming.connection);
   const credentialName = credential?.[0];
   const out: FlatHeaders = [];
+  let acceptEncoding = false;
   for (const name in incoming) {
     const raw = incoming[name];
     if (raw === undefined) continue;
@@ -76,16 +78,24 @@ export function buildRequestHeaders(
     }
     if (isDroppedRequestHeader(name) || name === credentialName || named?.has(name) === true) continue;
     // Only codings the relay can decode, so that a compressed answer is scanned too (compressed-body.ts).
-    if (name === 'accept-encoding') value = acceptEncodingForProvider(value);
+    if (name === 'accept-encoding') {
+      value = acceptEncodingForProvider(value);
+      acceptEncoding = true;
+    }
     out.push(name, value);
   }
   for (let i = 0; i < extras.length; i += 2) {
     const name = extras[i]!;
     if (name === credentialName) continue;
     const at = findName(out, name);
-    if (at === -1) out.push(name, extras[i + 1]!);
-    else if (name === 'accept' && out[at + 1] === '*/*') out[at + 1] = extras[i + 1]!;
+    if (at === -1) {
+      if (name === 'accept-encoding') {
+        out.push(name, acceptEncodingForProvider(extras[i + 1]!));
+        acceptEncoding = true;
+      } else out.push(name, extras[i + 1]!);
+    } else if (name === 'accept' && out[at + 1] === '*/*') out[at + 1] = extras[i + 1]!;
   }
+  if (!acceptEncoding) out.push('accept-encoding', IDENTITY_ONLY);
   if (credential !== undefined) out.push(credential[0], credential[1]);
   return out;
 }

@@ -82,6 +82,14 @@ function readAll(
   });
 }
 
+/** A gzip body whose header carries `comment` (FCOMMENT): clients show it, but it is not part of the decoded data. */
+function gzipWithComment(body: Buffer, comment: string): Buffer {
+  const plain = gzipSync(body);
+  const header = Buffer.from(plain.subarray(0, 10));
+  header[3] = 0x10;
+  return Buffer.concat([header, Buffer.from(`${comment}\0`, 'latin1'), plain.subarray(10)]);
+}
+
 /** Decodes as much of a (possibly cut) gzip body as there is. */
 const gunzipPartial = (body: Buffer) => gunzipSync(body, { finishFlush: constants.Z_SYNC_FLUSH });
 
@@ -92,6 +100,10 @@ describe('relay: compressed responses are scanned for a reflected credential too
   const cleanBody = Buffer.from(JSON.stringify({ items: [1, 2, 3], note: 'x'.repeat(2000) }));
   const cleanGzip = gzipSync(cleanBody);
   const bigClean = noise(400_000);
+  const largeHeld = gzipSync(Buffer.alloc(60 * MiB, 'a'));
+  /** A Pipes whose response limit lets a held body decode to 60 MiB. */
+  let roomy: TestPipes;
+  const roomyDeps = new MemoryRelayDeps();
 
   before(async () => {
     provider = await startFakeProvider((req, res) => {
@@ -121,6 +133,38 @@ describe('relay: compressed responses are scanned for a reflected credential too
       }
       // A bogus coding the body is not actually in: scanned as it is.
       if (path === '/v1/bogus-coding') return sendCoded(res, 200, 'utf-8', echo);
+      // Spellings clients decode as gzip.
+      const spelled = /^\/v1\/spelled\/(\d)$/.exec(path);
+      if (spelled !== null) {
+        const spelling = ['GZIP ', 'identity, gzip', 'gzip, identity', 'gzip,'][Number(spelled[1])]!;
+        return sendCoded(res, 200, spelling, gzipSync(echo));
+      }
+      // Codings the relay cannot undo: a real one, a chain, and the same header twice.
+      if (path === '/v1/zstd') return sendCoded(res, 200, 'zstd', Buffer.from('(zstd bytes)'));
+      if (path === '/v1/chain') return sendCoded(res, 200, 'gzip, br', brotliCompressSync(gzipSync(echo)));
+      if (path === '/v1/twice') {
+        const twice = gzipSync(gzipSync(echo));
+        res.writeHead(
+          200,
+          [
+            ['Content-Encoding', 'gzip'],
+            ['Content-Encoding', 'gzip'],
+            ['Content-Length', String(twice.length)],
+          ].flat(),
+        );
+        res.end(twice);
+        return;
+      }
+      if (path === '/v1/comment') {
+        return sendCoded(
+          res,
+          200,
+          'gzip',
+          gzipWithComment(Buffer.from('{}'), `from ${req.headers.authorization}`),
+        );
+      }
+      // About 60 KiB compressed (held whole), 60 MiB decoded: within the roomy relay's limit.
+      if (path === '/v1/large-held') return sendCoded(res, 200, 'gzip', largeHeld);
       if (path === '/v1/unauthorized-echo') return sendCoded(res, 401, 'gzip', gzipSync(echo));
       sendCoded(res, 404, 'gzip', gzipSync(Buffer.from('{}')));
     });
@@ -138,9 +182,32 @@ describe('relay: compressed responses are scanned for a reflected credential too
       credential: { authMethod: 'oauth', value: SECRET },
       refreshTo: `${SECRET}-refreshed`,
     });
+    deps.add({
+      environmentId: sandboxId,
+      slug: 'prefers-zstd',
+      userId: 'user_1',
+      accountId: 'acct_prefers_zstd',
+      provider: testProvider('prefers-zstd', `${provider.url}/v1`, {
+        extra_headers: { 'Accept-Encoding': 'zstd, gzip' },
+      }),
+      credential: { authMethod: 'oauth', value: SECRET },
+    });
+    roomy = await startTestPipes({
+      startOptions: { relayDeps: roomyDeps, relay: { maxResponseBytes: 64 * MiB } },
+    });
+    roomyDeps.bind(roomy.server.ctx);
+    roomyDeps.add({
+      environmentId: (await requireEnvironment(roomy.server.ctx.store.db, 'sandbox')).id,
+      slug: 'fake',
+      userId: 'user_1',
+      accountId: 'acct_roomy',
+      provider: testProvider('fake', `${provider.url}/v1`),
+      credential: { authMethod: 'oauth', value: SECRET },
+    });
   });
 
   after(async () => {
+    await roomy?.close();
     await pipes?.close();
     await provider?.close();
   });
@@ -208,7 +275,48 @@ describe('relay: compressed responses are scanned for a reflected credential too
     assert.equal(response.headers['pipes-error'], 'credential_reflected');
   });
 
-  test('a coding the relay cannot decode is scanned as it is', async () => {
+  test('Content-Encoding is read as clients read it: case, spaces, lists with identity', async () => {
+    for (const index of [0, 1, 2, 3]) {
+      const response = await call(`/relay/fake/spelled/${index}`);
+      assert.equal(response.status, 502, String(index));
+      assert.equal(response.headers['pipes-error'], 'credential_reflected', String(index));
+    }
+  });
+
+  test('a coding the relay cannot undo (zstd, a chain, gzip twice) is withheld: 502 undecodable_response', async () => {
+    for (const path of ['/relay/fake/zstd', '/relay/fake/chain', '/relay/fake/twice']) {
+      const response = await call(path);
+      assert.equal(response.status, 502, path);
+      assert.equal(response.headers['pipes-error'], 'undecodable_response', path);
+      assert.ok(!response.body.toString().includes(SECRET), path);
+    }
+  });
+
+  test("the compressed bytes themselves are scanned too (gzip's comment field is never decoded)", async () => {
+    const response = await call('/relay/fake/comment');
+    assert.equal(response.status, 502);
+    assert.equal(response.headers['pipes-error'], 'credential_reflected');
+  });
+
+  test('a held body is decoded in pieces: a small body that decodes to 60 MiB does not take 60 MiB', async (t) => {
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 2);
+    const response = await rawRequest(roomy.url, {
+      path: '/relay/fake/large-held',
+      headers: { ...relayHeaders(roomy.sandboxKey), 'accept-encoding': 'gzip' },
+    });
+    clearInterval(sampler);
+    assert.equal(response.status, 200);
+    assert.deepEqual(response.body, largeHeld);
+    const growth = peak - before;
+    t.diagnostic(`RSS growth while decoding: ${(growth / MiB).toFixed(1)} MiB`);
+    assert.ok(growth < 30 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB while decoding`);
+  });
+
+  test('a coding that names no coding at all is scanned as it is', async () => {
     const response = await call('/relay/fake/bogus-coding');
     assert.equal(response.status, 502);
     assert.equal(response.headers['pipes-error'], 'credential_reflected');
@@ -237,5 +345,16 @@ describe('relay: compressed responses are scanned for a reflected credential too
       await call('/relay/fake/clean', { 'accept-encoding': sent });
       assert.equal(provider.requests[before]?.headers['accept-encoding'], expected, sent);
     }
+    // No Accept-Encoding means any coding would do (RFC 9110, 12.5.3): the relay says identity.
+    let before = provider.requests.length;
+    await rawRequest(pipes.url, { path: '/relay/fake/clean', headers: relayHeaders(pipes.sandboxKey) });
+    assert.equal(provider.requests[before]?.headers['accept-encoding'], 'identity');
+    // A provider's default Accept-Encoding (catalog extra_headers) is filtered the same way.
+    before = provider.requests.length;
+    await rawRequest(pipes.url, {
+      path: '/relay/prefers-zstd/clean',
+      headers: relayHeaders(pipes.sandboxKey),
+    });
+    assert.equal(provider.requests[before]?.headers['accept-encoding'], 'gzip');
   });
 });
