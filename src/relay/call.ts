@@ -147,6 +147,8 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
   /** The scan of a compressed streamed body (compressed-body.ts), and how many of its chunks are being checked. */
   #decoding: DecodingScanner | null = null;
   #checking = 0;
+  /** The status and headers of a compressed stream, until its first chunk is scanned. */
+  #heldHead: [status: number, headers: FlatHeaders] | null = null;
   #settled = false;
 
   constructor(env: CallEnv, req: IncomingMessage, res: ServerResponse, requestId: string, input: CallInput) {
@@ -189,6 +191,8 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     if (this.#stopped !== null || this.#finished) return;
     this.#stopped = error;
     if (this.controller !== null && !this.controller.aborted) this.controller.abort(error);
+    // The provider's body is all in, but its end is still being decoded and scanned: end the call now.
+    else if (this.#decoding !== null) this.#finish(error);
     this.#wake?.();
   }
 
@@ -250,6 +254,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
         if (fresh === null || !held.replay) {
           this.#refreshedNotReplayed = fresh !== null;
           await this.#checkHeld(held);
+          this.#checkStopped();
           this.#flush(held, undefined);
           this.#finish(null);
           return;
@@ -317,6 +322,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     this.#decoding?.close();
     this.#decoding = null;
     this.#checking = 0;
+    this.#heldHead = null;
     this.#settled = false;
     const body = this.#body;
     let headers = this.#headers;
@@ -429,7 +435,8 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
   #startStreaming(status: number, headers: IncomingHttpHeaders, retryAfter: string | undefined): boolean {
     if (this.#needles.length > 0) {
       const coding = contentCodingOf(headers);
-      if (coding === 'unsupported') {
+      // A response without a body (to HEAD, or a 204 or 304) has nothing to check, whatever its coding.
+      if (coding === 'unsupported' && this.#method !== 'HEAD' && status !== 204 && status !== 304) {
         this.#failStream(relayErrors.undecodableResponse());
         return false;
       }
@@ -438,11 +445,25 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
         this.#decoding = new DecodingScanner(coding, this.#needles, max, (problem) =>
           this.#failStream(problem),
         );
-      } else this.#scanner = new SecretScanner(this.#needles);
+        // The head waits for the first chunk that passes: a body whose first chunk is already refused (a small
+        // bomb, an echo near the start) still gets a clean Pipes error instead of a cut connection.
+        this.#heldHead = [status, this.#head(headers, retryAfter)];
+        this.#mode = 'stream';
+        return true;
+      }
+      this.#scanner = new SecretScanner(this.#needles);
     }
     this.#res.writeHead(status, this.#head(headers, retryAfter));
     this.#mode = 'stream';
     return true;
+  }
+
+  /** Writes the head a compressed stream kept back, once its first chunk has passed (or its end has). */
+  #writeHeldHead(): void {
+    const head = this.#heldHead;
+    if (head === null) return;
+    this.#heldHead = null;
+    this.#res.writeHead(head[0], head[1]);
   }
 
   #write(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -471,6 +492,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     decoding.check(chunk, () => {
       this.#checking--;
       if (this.#finished) return;
+      this.#writeHeldHead();
       const flowing = this.#res.write(chunk);
       if (this.#checking > 0 || this.#settled) return;
       if (flowing) controller.resume();
@@ -482,6 +504,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
   #endDecoded(decoding: DecodingScanner): void {
     decoding.finish(() => {
       if (this.#finished) return;
+      this.#writeHeldHead();
       this.#res.end();
       this.#finish(null);
     });
@@ -504,7 +527,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
    * decode is withheld.
    */
   async #checkHeld(held: Held): Promise<void> {
-    if (this.#needles.length === 0) return;
+    if (this.#needles.length === 0 || held.bytes === 0) return;
     if (held.coding === 'unsupported') held.problem = relayErrors.undecodableResponse();
     else if (isCompressed(held.coding)) {
       const max = this.#env.options.maxResponseBytes;
@@ -515,6 +538,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
   async #replyChecked(held: Held): Promise<void> {
     try {
       await this.#checkHeld(held);
+      this.#checkStopped();
       if (!this.#finished) this.#env.replies.add(this);
     } catch (error) {
       this.#finish(error);

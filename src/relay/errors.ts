@@ -61,6 +61,12 @@ export const relayErrors = {
       "The provider's response contained the connection's credential; it was withheld.",
       { status: 502 },
     ),
+  tooCompressed: (ratio: number) =>
+    new PipesError(
+      'response_too_large',
+      `The provider's compressed response expands more than ${ratio}-fold past 1 MiB; it was withheld as a likely decompression bomb.`,
+      { status: 502 },
+    ),
   undecodableResponse: () =>
     new PipesError(
       'undecodable_response',
