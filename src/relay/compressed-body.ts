@@ -138,6 +138,12 @@ const BROTLI_OPTIONS = {
 export const MAX_RATIO = 200;
 export const RATIO_FLOOR_BYTES = 1024 * 1024;
 
+/**
+ * A held body that decodes to at most this much is decoded at once, on the main thread (well under a millisecond);
+ * a larger one goes to a zlib stream on libuv's pool.
+ */
+const SYNC_DECODE_BYTES = 256 * 1024;
+
 /** The decoded size allowed after `compressedBytes`, within the response limit. */
 function decodedAllowance(compressedBytes: number, maxBytes: number): number {
   return Math.min(maxBytes, Math.max(RATIO_FLOOR_BYTES, compressedBytes * MAX_RATIO));
@@ -160,7 +166,7 @@ function decodeSync(coding: 'gzip' | 'deflate' | 'br', body: Buffer, maxOutputLe
  * Decodes and scans a whole (held, at most 64 KiB) body. Resolves with the error that must replace the response (the
  * credential found, too large decoded, not decodable), or null when it may be sent as it came.
  *
- * A body that decodes to at most `RATIO_FLOOR_BYTES` (nearly all of them) is decoded at once on the main thread:
+ * A body that decodes to at most `SYNC_DECODE_BYTES` (nearly all of them) is decoded at once on the main thread:
  * for a small JSON answer that is a tenth of the cost of a zlib stream (about 11 µs against 40–80, and no trip to
  * libuv's pool). A larger one goes through a `DecodingScanner`, in pieces, off the main thread.
  */
@@ -173,7 +179,7 @@ export function checkCompressedBody(
   const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   if (body.length === 0) return Promise.resolve(null);
   try {
-    const decoded = decodeSync(coding, body, Math.min(maxBytes + 1, RATIO_FLOOR_BYTES));
+    const decoded = decodeSync(coding, body, Math.min(maxBytes + 1, SYNC_DECODE_BYTES));
     if (decoded.length > maxBytes) return Promise.resolve(relayErrors.responseTooLarge(maxBytes));
     const found = containsNeedle([body], needles) || containsNeedle([decoded], needles);
     return Promise.resolve(found ? relayErrors.credentialReflected() : null);
@@ -240,8 +246,9 @@ export class DecodingScanner {
       this.#fail(relayErrors.credentialReflected());
       return;
     }
-    // Nothing to decode; and the first byte decides raw or wrapped deflate, so it must be a real one.
-    if (chunk.length === 0) {
+    // The first byte decides raw or wrapped deflate, so the decoder waits for a real one; with nothing in flight yet,
+    // an empty chunk passes at once. Later ones go through the decoder, to pass in their turn.
+    if (chunk.length === 0 && this.#decoder === null) {
       queueMicrotask(passed);
       return;
     }

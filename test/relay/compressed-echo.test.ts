@@ -182,6 +182,17 @@ describe('relay: compressed responses are scanned for a reflected credential too
           gzipSync(Buffer.concat([repetitiveBody, Buffer.from(req.headers.authorization ?? '')])),
         );
       }
+      // No length, no body: the streamed path.
+      if (path === '/v1/no-body-zstd') {
+        res.writeHead(req.method === 'HEAD' ? 200 : 204, { 'content-encoding': 'zstd' });
+        res.end();
+        return;
+      }
+      if (path === '/v1/empty-gzip-stream') {
+        res.writeHead(200, { 'content-encoding': 'gzip', 'transfer-encoding': 'chunked' });
+        res.end();
+        return;
+      }
       if (path === '/v1/zstd-head') {
         res.writeHead(200, { 'content-encoding': 'zstd', 'content-length': '100' });
         res.end();
@@ -352,10 +363,20 @@ describe('relay: compressed responses are scanned for a reflected credential too
     assert.equal(echo.headers['pipes-error'], 'credential_reflected');
   });
 
-  test('a response without a body passes whatever its coding (HEAD with zstd)', async () => {
-    const response = await call('/relay/fake/zstd-head', {}, 'HEAD');
-    assert.equal(response.status, 200);
-    assert.equal(response.headers['content-encoding'], 'zstd');
+  test('a response without a body passes whatever its coding (HEAD, 204), held or streamed', async () => {
+    const held = await call('/relay/fake/zstd-head', {}, 'HEAD');
+    assert.equal(held.status, 200);
+    assert.equal(held.headers['content-encoding'], 'zstd');
+    const streamedHead = await call('/relay/fake/no-body-zstd', {}, 'HEAD');
+    assert.equal(streamedHead.status, 200);
+    assert.equal(streamedHead.headers['content-encoding'], 'zstd');
+    const noContent = await call('/relay/fake/no-body-zstd');
+    assert.equal(noContent.status, 204);
+    // A compressed stream that ends without a chunk still gets its head, once.
+    const empty = await call('/relay/fake/empty-gzip-stream');
+    assert.equal(empty.status, 200);
+    assert.equal(empty.headers['content-encoding'], 'gzip');
+    assert.equal(empty.body.length, 0);
   });
 
   test('a coding that names no coding at all is scanned as it is', async () => {
