@@ -8,6 +8,7 @@ import {
   contentCodingOf,
   DecodingScanner,
   isCompressed,
+  isScannedAsIs,
 } from './compressed-body.ts';
 import type { CredentialPlacer } from './credential.ts';
 import type { Deadlines, Expiring } from './deadlines.ts';
@@ -472,8 +473,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
       return;
     }
     if (this.#scanner?.found(chunk)) {
-      this.#reportReflection();
-      controller.abort(relayErrors.credentialReflected());
+      this.#failStream(relayErrors.credentialReflected());
       return;
     }
     if (!this.#res.write(chunk)) {
@@ -516,7 +516,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
    */
   #failStream(problem: PipesError): void {
     if (this.#finished) return;
-    if (problem.code === 'credential_reflected') this.#reportReflection();
+    this.#reportIfReflected(problem);
     const controller = this.controller;
     if (controller !== null && !controller.aborted) controller.abort(problem);
     else this.#finish(problem);
@@ -552,11 +552,11 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
   #flush(held: Held, retryAfter: string | undefined): void {
     const problem =
       held.problem ??
-      ((held.coding === 'identity' || held.coding === 'other') && containsNeedle(held.chunks, this.#needles)
+      (isScannedAsIs(held.coding) && containsNeedle(held.chunks, this.#needles)
         ? relayErrors.credentialReflected()
         : null);
     if (problem !== null) {
-      if (problem.code === 'credential_reflected') this.#reportReflection();
+      this.#reportIfReflected(problem);
       writeRelayError(this.#res, problem, this.#requestId);
       return;
     }
@@ -570,7 +570,9 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
     res.end();
   }
 
-  #reportReflection(): void {
+  /** Logs a withheld reflection (the credential itself never reaches the log); other problems log where they end. */
+  #reportIfReflected(problem: PipesError): void {
+    if (problem.code !== 'credential_reflected') return;
     const { provider, accountId } = this.#input.connection;
     this.#env.log.warn(
       { requestId: this.#requestId, provider: provider.slug, accountId },
@@ -652,7 +654,7 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
       if (held.final) {
         // Nothing left to decide: answer at the end of this turn, with the turn's other answers (reply-batch.ts).
         // A compressed body is decoded and scanned first.
-        if (held.coding === 'identity' || held.coding === 'other') this.#env.replies.add(this);
+        if (isScannedAsIs(held.coding)) this.#env.replies.add(this);
         else void this.#replyChecked(held);
         return;
       }

@@ -83,8 +83,10 @@ export function isCompressed(coding: ContentCoding): coding is 'gzip' | 'deflate
   return coding === 'gzip' || coding === 'deflate' || coding === 'br';
 }
 
-/** Codings a caller may ask the provider for through the relay: the ones it can decode to scan. */
-const ACCEPTABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity']);
+/** A body whose bytes are scanned as they come, with nothing to decode first. */
+export function isScannedAsIs(coding: ContentCoding): boolean {
+  return coding === 'identity' || coding === 'other';
+}
 
 /**
  * The caller's `Accept-Encoding` (or a provider's default one) as sent to the provider: only the codings the relay
@@ -97,7 +99,8 @@ export function acceptEncodingForProvider(value: string): string {
   for (const item of value.split(',')) {
     const semicolon = item.indexOf(';');
     const coding = (semicolon === -1 ? item : item.slice(0, semicolon)).trim().toLowerCase();
-    if (ACCEPTABLE.has(coding)) kept.push(item.trim());
+    // Only the codings the relay can decode to scan.
+    if (coding === 'identity' || DECODABLE[coding] !== undefined) kept.push(item.trim());
   }
   return kept.length === 0 ? IDENTITY_ONLY : kept.join(', ');
 }

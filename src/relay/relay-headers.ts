@@ -64,7 +64,6 @@ export function buildRequestHeaders(
   const named = connectionNamed(incoming.connection);
   const credentialName = credential?.[0];
   const out: FlatHeaders = [];
-  let acceptEncoding = false;
   for (const name in incoming) {
     const raw = incoming[name];
     if (raw === undefined) continue;
@@ -78,24 +77,17 @@ export function buildRequestHeaders(
     }
     if (isDroppedRequestHeader(name) || name === credentialName || named?.has(name) === true) continue;
     // Only codings the relay can decode, so that a compressed answer is scanned too (compressed-body.ts).
-    if (name === 'accept-encoding') {
-      value = acceptEncodingForProvider(value);
-      acceptEncoding = true;
-    }
+    if (name === 'accept-encoding') value = acceptEncodingForProvider(value);
     out.push(name, value);
   }
   for (let i = 0; i < extras.length; i += 2) {
     const name = extras[i]!;
     if (name === credentialName) continue;
     const at = findName(out, name);
-    if (at === -1) {
-      if (name === 'accept-encoding') {
-        out.push(name, acceptEncodingForProvider(extras[i + 1]!));
-        acceptEncoding = true;
-      } else out.push(name, extras[i + 1]!);
-    } else if (name === 'accept' && out[at + 1] === '*/*') out[at + 1] = extras[i + 1]!;
+    if (at === -1) out.push(name, extras[i + 1]!);
+    else if (name === 'accept' && out[at + 1] === '*/*') out[at + 1] = extras[i + 1]!;
   }
-  if (!acceptEncoding) out.push('accept-encoding', IDENTITY_ONLY);
+  if (findName(out, 'accept-encoding') === -1) out.push('accept-encoding', IDENTITY_ONLY);
   if (credential !== undefined) out.push(credential[0], credential[1]);
   return out;
 }
@@ -150,6 +142,10 @@ export class ExtraHeaders {
       const byName = new Map<string, string>();
       const extra = provider.api.extra_headers;
       for (const name in extra) byName.set(name.toLowerCase(), extra[name]!);
+      // A provider's default Accept-Encoding is filtered like a caller's (compressed-body.ts), once per entry.
+      const acceptEncoding = byName.get('accept-encoding');
+      if (acceptEncoding !== undefined)
+        byName.set('accept-encoding', acceptEncodingForProvider(acceptEncoding));
       flat = [...byName].flat();
       this.#memo.set(provider, flat);
     }

@@ -6,7 +6,7 @@ import type { StoreEngine } from './engine.ts';
 export type LeaseInstant = number | RawBuilder<number>;
 
 /** The PostgreSQL server's clock as the statement runs (`clock_timestamp()`, not its transaction's start). */
-const SERVER_NOW = sql<number>`(round(extract(epoch from clock_timestamp()) * 1000))::bigint`;
+export const SERVER_NOW = sql<number>`(round(extract(epoch from clock_timestamp()) * 1000))::bigint`;
 
 /**
  * The time leases are written and judged in: refresh leases (`connected_accounts.lease_until`) and webhook delivery

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { AppContext } from '../../context.ts';
 import type { Clock } from '../../lib/clock.ts';
+import { SERVER_NOW } from '../../store/lease-time.ts';
 import type { Store } from '../../store/open.ts';
 
 /**
@@ -20,8 +21,7 @@ export async function measureClockSkew(
   clock: Clock,
 ): Promise<number | null> {
   if (store.engine.kind !== 'postgres') return null;
-  const serverTime = sql<{ server_ms: number | string }>`
-    select round(extract(epoch from clock_timestamp()) * 1000)::bigint as server_ms`;
+  const serverTime = sql<{ server_ms: number | string }>`select ${SERVER_NOW} as server_ms`;
   return store.db.connection().execute(async (db) => {
     await serverTime.execute(db);
     const before = clock.now();
