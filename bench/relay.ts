@@ -1,20 +1,23 @@
 /**
- * Relay benchmark: direct vs nginx vs the Pipes relay, all in front of the same local upstream (1 KB JSON).
+ * Relay benchmark: direct vs nginx vs a bare Node pass-through vs the Pipes relay, all in front of the same local
+ * upstream (1 KB JSON).
  *
  *   npm run bench:relay     (BENCH_SECONDS=8 BENCH_ROUNDS=3 BENCH_INITIAL_WARMUP_SECONDS=15 by default)
  *
- * Each server runs in its own process (upstream, Pipes, nginx) and wrk loads them one at a time, at 50 connections
- * and at 1 connection, in interleaved rounds; the table shows the median round. The Pipes side is the real server on
- * SQLite: real API key, real relay, real token service (a custom provider whose API is the upstream, one imported
- * connection; its lookups are served from memory while the database is unchanged, as in production). nginx and wrk
- * are Debian packages; they are installed with apt-get when missing. Not a test: nothing here runs in CI.
+ * Each server runs in its own process (upstream, Pipes, pass-through, nginx) and wrk loads them one at a time, at 50
+ * connections and at 1 connection, in interleaved rounds; the table shows the median round. The Pipes side is the
+ * real server on SQLite: real API key, real relay, real token service (a custom provider whose API is the upstream,
+ * one imported connection; its lookups are served from memory while the database is unchanged, as in production).
+ * nginx and wrk are Debian packages; they are installed with apt-get when missing. Not a test: nothing here runs in
+ * CI.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { Agent, type Dispatcher } from 'undici';
 import { startRole } from './lib/children.ts';
 import { closeOnSigterm, startBenchPipes } from './lib/pipes-server.ts';
 import { ensureTool } from './lib/tools.ts';
@@ -66,6 +69,76 @@ async function runPipes(upstreamUrl: string): Promise<void> {
   });
   process.stdout.write(`${JSON.stringify({ url: pipes.server.url, key: pipes.key })}\n`);
   closeOnSigterm(pipes.server);
+}
+
+/**
+ * The floor a relay written on Node can reach: a bare `node:http` server handing each request to undici's `dispatch`
+ * with the bearer token added, and the answer streamed back, with nothing checked, looked up or rewritten. The issue
+ * that set the relay's goals measured this shape at about 0.5× nginx's throughput, so it runs in the same rounds as
+ * a reference: how far the relay is from it says what its own work costs, whatever the machine's speed that minute.
+ */
+async function runPassThrough(upstreamUrl: string): Promise<void> {
+  const agent = new Agent({ connections: 256, keepAliveTimeout: 30_000 });
+  const server = createServer((req, res) => {
+    req.resume();
+    agent.dispatch(
+      {
+        origin: upstreamUrl,
+        path: req.url ?? '/',
+        method: 'GET',
+        headers: [
+          'accept',
+          req.headers.accept ?? '*/*',
+          'authorization',
+          'Bearer bench-access-token-0123456789',
+        ],
+      },
+      new PassThroughReply(res),
+    );
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(
+    `${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })}\n`,
+  );
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding']);
+
+class PassThroughReply implements Dispatcher.DispatchHandler {
+  constructor(private readonly res: ServerResponse) {}
+
+  // undici tells the handler API apart from the older one by this method.
+  onRequestStart(): void {}
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    status: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    const out: string[] = [];
+    for (const name in headers) {
+      const value = headers[name];
+      if (value !== undefined && !HOP_BY_HOP.has(name)) out.push(name, String(value));
+    }
+    this.res.writeHead(status, out);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.res.headersSent) this.res.destroy(error);
+    else this.res.writeHead(502).end();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -175,7 +248,10 @@ function slowStretchNote(relayRounds: Cell[]): string {
 function referenceNote(results: Map<string, Cell[]>): string {
   const list = (name: string) =>
     (results.get(`${name}/50`) ?? []).map((round) => round.proxyCpuUs.toFixed(0)).join(', ');
-  return `For reference, CPU per request by round (c=50): direct (the upstream) ${list('direct')} µs; nginx ${list('nginx')} µs.`;
+  return (
+    `For reference, CPU per request by round (c=50): direct (the upstream) ${list('direct')} µs; nginx ` +
+    `${list('nginx')} µs; pass-through ${list('pass-through')} µs.`
+  );
 }
 
 async function orchestrate(): Promise<void> {
@@ -185,8 +261,9 @@ async function orchestrate(): Promise<void> {
     profile: Boolean(process.env.BENCH_PROFILE),
     nodeFlags: process.env.BENCH_NODE_FLAGS?.split(' '),
   });
+  const passThrough = await startRole<{ url: string }>(import.meta.filename, ['pass-through', upstreamUrl]);
   const nginx = await startNginx(Number(upstream.info.port));
-  const children = [upstream.child, pipes.child];
+  const children = [upstream.child, pipes.child, passThrough.child];
   const stopAll = () => {
     nginx.stop();
     for (const child of children) child.kill('SIGTERM');
@@ -201,10 +278,11 @@ async function orchestrate(): Promise<void> {
     const targets = [
       { name: 'direct', url: `${upstreamUrl}/v1/items`, pid: upstream.child.pid! },
       { name: 'nginx', url: `${nginx.url}/v1/items`, pid: nginxWorkerPid(nginx.pid) },
+      { name: 'pass-through', url: `${passThrough.info.url}/v1/items`, pid: passThrough.child.pid! },
       { name: 'relay', url: `${pipes.info.url}/relay/bench/items`, pid: pipes.child.pid! },
     ];
     // Sanity: the relay answers 200 with the upstream's body.
-    const probe = await fetch(targets[2]!.url, {
+    const probe = await fetch(targets.find((target) => target.name === 'relay')!.url, {
       headers: { authorization: `Bearer ${pipes.info.key}`, 'pipes-user-id': 'user_bench' },
     });
     if (probe.status !== 200 || probe.headers.get('pipes-upstream') !== 'true') {
@@ -229,7 +307,7 @@ async function orchestrate(): Promise<void> {
           const key = `${target.name}/${connections}`;
           results.set(key, [...(results.get(key) ?? []), cell]);
           process.stderr.write(
-            `  c=${connections} round ${round + 1}/${ROUNDS} ${target.name.padEnd(6)} ${result.rps.toFixed(0).padStart(7)} req/s` +
+            `  c=${connections} round ${round + 1}/${ROUNDS} ${target.name.padEnd(12)} ${result.rps.toFixed(0).padStart(7)} req/s` +
               `  mean ${result.meanMs.toFixed(3)} ms  p99 ${result.p99Ms.toFixed(2)} ms  cpu ${cell.proxyCpuUs.toFixed(0)} µs/req` +
               `${result.errors ? `  errors ${result.errors}` : ''}\n`,
           );
@@ -273,6 +351,13 @@ async function orchestrate(): Promise<void> {
     rows.push(
       `| relay − direct mean latency (c=1) | ${added.toFixed(3)} ms | ≤ 0.5 ms | ${verdict(added <= 0.5)} |`,
     );
+    const passThrough50 = pick('pass-through', 50);
+    rows.push(
+      `| pass-through / nginx throughput (c=50) | ${(passThrough50.rps / nginx50.rps).toFixed(3)}× | reference | the issue measured about 0.5× |`,
+    );
+    rows.push(
+      `| relay / pass-through throughput (c=50) | ${(relay50.rps / passThrough50.rps).toFixed(3)}× | reference | the relay's own work, less what writing a turn's responses together saves |`,
+    );
     rows.push('', slowStretchNote(results.get('relay/50') ?? []), '', referenceNote(results));
     process.stdout.write(
       `\nRelay benchmark: ${ROUNDS} rounds × ${SECONDS} s per cell (median), wrk -t1, 1 KB JSON upstream, ` +
@@ -289,4 +374,5 @@ async function orchestrate(): Promise<void> {
 const [role, arg] = process.argv.slice(2);
 if (role === 'upstream') await runUpstream();
 else if (role === 'pipes') await runPipes(arg!);
+else if (role === 'pass-through') await runPassThrough(arg!);
 else await orchestrate();
