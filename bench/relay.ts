@@ -52,7 +52,7 @@ async function runUpstream(): Promise<void> {
  * (loopback is allowed in development mode) and one imported connection with a token that does not expire.
  */
 async function runPipes(upstreamUrl: string): Promise<void> {
-  const pipes = await startBenchPipes();
+  const pipes = await startBenchPipes({ databaseUrl: process.env.BENCH_DATABASE_URL });
   await pipes.post('/data-integrations', {
     provider: 'bench',
     enabled: true,

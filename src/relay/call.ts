@@ -406,14 +406,16 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
   /**
    * How this call's `Link` and `Location` targets are pointed back at the relay (`links.ts`): under the relay URL the
    * caller used.
-   * Not for an API-key call to a `Pipes-Target-Origin`: a plain relay URL would lead to the provider's main origin,
-   * so those links keep pointing at the provider (a relay token carries its target origin, so its links are
-   * rewritten). Either way no link may lead the caller back to Pipes itself.
+   * Not for an API-key call to a `Pipes-Target-Origin` off the base URL: a plain relay URL would lead to the
+   * provider's main origin, so those links keep pointing at the provider (a relay token carries its target origin, so
+   * its links are rewritten). Either way no link may lead the caller back to Pipes itself.
    */
   #links(): LinkRewriteInput {
     const { relayToken, targetOrigin, connection } = this.#input;
-    const { publicUrl, publicHost } = this.#env;
+    const { publicUrl, publicHost, targets } = this.#env;
     const slug = connection.provider.slug;
+    const offBase =
+      targetOrigin !== undefined && targets.leavesBase(connection.provider, connection.config, targetOrigin);
     const query = this.#path.indexOf('?');
     const pipesHosts = [publicHost];
     const host = this.#req.headers.host?.toLowerCase();
@@ -424,9 +426,9 @@ export class RelayCall implements Dispatcher.DispatchHandler, Expiring, PendingR
       relayBase:
         relayToken !== undefined
           ? `${publicUrl}/relay/t/${relayToken}/${slug}`
-          : targetOrigin === undefined
-            ? `${publicUrl}/relay/${slug}`
-            : null,
+          : offBase
+            ? null
+            : `${publicUrl}/relay/${slug}`,
       queryCredentialName: this.#queryCredentialName,
       pipesHosts,
     };

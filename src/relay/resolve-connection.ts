@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.ts';
 import { PipesError } from '../errors.ts';
 import { resolveIntegrationProvider } from '../providers/resolve.ts';
-import { findEnvironmentById } from '../store/environments.ts';
+import { type Environment, findEnvironmentById } from '../store/environments.ts';
 import type { StampedReads } from '../store/stamped-cache.ts';
 import { StampedMemo } from '../store/stamped-memo.ts';
 import { parseJsonObject } from '../tokens/present-account.ts';
@@ -28,6 +28,7 @@ export type RelayConnectionResolver = (
  */
 export function createRelayConnectionResolver(ctx: AppContext): RelayConnectionResolver {
   const connections = new StampedMemo<RelayConnection>();
+  const environments = new KnownEnvironments(ctx);
   return async (environmentId, slug, selection) => {
     const reads = await ctx.tokens.reads.sharedSnapshot();
     const key = `${environmentId}\0${slug}\0${selection.userId ?? ''}\0${selection.organizationId ?? ''}\0${
@@ -37,6 +38,7 @@ export function createRelayConnectionResolver(ctx: AppContext): RelayConnectionR
     if (memoized !== undefined) return memoized;
     const { connection, freshUntil } = await resolveRelayConnection(
       ctx,
+      environments,
       environmentId,
       slug,
       selection,
@@ -54,15 +56,13 @@ export function createRelayConnectionResolver(ctx: AppContext): RelayConnectionR
  */
 async function resolveRelayConnection(
   ctx: AppContext,
+  environments: KnownEnvironments,
   environmentId: string,
   slug: string,
   selection: RelaySelection,
   reads: StampedReads,
 ): Promise<{ connection: RelayConnection; freshUntil: number }> {
-  // Served from memory while the database is unchanged, like vending's own lookups, under the same stamp.
-  const environment = await reads.read(`environment\0${environmentId}`, () =>
-    findEnvironmentById(ctx.store.db, environmentId),
-  );
+  const environment = await environments.find(environmentId);
   if (!environment) throw notInstalled(slug);
   let outcome: Awaited<ReturnType<typeof vendCredential>>;
   try {
@@ -91,11 +91,7 @@ async function resolveRelayConnection(
   }
   if (!outcome.active) {
     if (outcome.error === 'not_installed') throw notInstalled(slug);
-    throw new PipesError(
-      'needs_reauthorization',
-      `The ${slug} connection needs the user to reauthorize it (connect again through the authorize flow or the widget).`,
-      { status: 424 },
-    );
+    throw needsReauthorization(slug);
   }
   const { account, integration } = outcome;
   const provider = resolveIntegrationProvider(ctx, integration);
@@ -118,10 +114,45 @@ async function resolveRelayConnection(
         kind: 'rejected',
         staleVersion: account.token_version,
       });
-      // Nothing new to retry with (a non-expiring token, or a refresh that could not run): let the 401 through.
-      if (fresh.kind !== 'fresh' || fresh.accessToken === outcome.value) return null;
+      // The refresh found the grant dead (or another instance already had): the caller learns that now rather than
+      // from the provider's 401, which says only that this one token was refused.
+      if (fresh.kind === 'needs_reauthorization') throw needsReauthorization(slug);
+      // Nothing new to retry with (a non-expiring token, or a token obtained moments ago): let the 401 through.
+      if (fresh.accessToken === outcome.value) return null;
       return { accountId: account.id, authMethod, value: fresh.accessToken };
     },
   });
   return { connection, freshUntil: outcome.freshUntil };
+}
+
+function needsReauthorization(slug: string): PipesError {
+  return new PipesError(
+    'needs_reauthorization',
+    `The ${slug} connection needs the user to reauthorize it (connect again through the authorize flow or the widget).`,
+    { status: 424 },
+  );
+}
+
+/**
+ * Environment rows by id, kept once found. Nothing changes or deletes an environment once created (src/store/
+ * environments.ts only inserts), so a found row stays current for the life of the process on either engine: on
+ * PostgreSQL, where nothing else on the relay's path is cached, this is one query fewer per relayed call. An id not
+ * found is asked again every time.
+ */
+class KnownEnvironments {
+  static readonly LIMIT = 1000;
+  readonly #rows = new Map<string, Environment>();
+
+  constructor(private readonly ctx: Pick<AppContext, 'store'>) {}
+
+  async find(id: string): Promise<Environment | undefined> {
+    const known = this.#rows.get(id);
+    if (known !== undefined) return known;
+    const row = await findEnvironmentById(this.ctx.store.db, id);
+    if (row !== undefined) {
+      if (this.#rows.size >= KnownEnvironments.LIMIT) this.#rows.clear();
+      this.#rows.set(id, row);
+    }
+    return row;
+  }
 }

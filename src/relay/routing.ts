@@ -113,14 +113,19 @@ export function checkSelection(input: {
     }
     selection.connectionOwner = input.connectionOwner;
   }
-  if (
-    selection.userId === undefined &&
-    selection.organizationId === undefined &&
-    selection.connectedAccountId === undefined
-  ) {
+  // The token service's owner rule (src/tokens/owner.ts), checked here so that the error names the relay's fields.
+  if (selection.connectionOwner === 'organization') {
+    if (selection.organizationId === undefined) {
+      throw relayErrors.invalidSelection(
+        "An organization's connection needs Pipes-Organization-Id (organization_id when minting a relay token).",
+      );
+    }
+  } else if (selection.userId === undefined) {
     throw relayErrors.invalidSelection(
-      'Say whose connection to use: send Pipes-User-Id (and Pipes-Organization-Id for organization connections) ' +
-        'or Pipes-Connected-Account-Id.',
+      'Say whose connection to use: send Pipes-User-Id (user_id when minting a relay token), with ' +
+        "Pipes-Organization-Id for the user's connection within an organization and Pipes-Connected-Account-Id to " +
+        "pick one of several; for an organization's shared connection, send Pipes-Connection-Owner: organization " +
+        'and Pipes-Organization-Id.',
     );
   }
   return selection;

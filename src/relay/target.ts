@@ -98,6 +98,16 @@ export class TargetBuilder {
     return entry;
   }
 
+  /**
+   * Whether a target origin moves the call off the base URL (to another of the provider's hosts), rather than naming
+   * the base URL's own origin, which changes nothing. Off the hot path: only for links in a response.
+   */
+  leavesBase(provider: ProviderEntry, config: Record<string, string>, targetOrigin: string): boolean {
+    const resolved = this.#resolved(provider, config);
+    resolved.allowed ??= resolveAllowedOrigins(provider, config, resolved.base);
+    return assertOriginAllowed(targetOrigin, resolved.allowed).origin !== resolved.baseOrigin;
+  }
+
   build(input: BuildTargetInput): RelayTarget {
     const { provider, config } = input;
     const resolved = this.#resolved(provider, config);

@@ -27,7 +27,10 @@ export interface RelayConnection {
   /** Connect-time config plus metadata-derived values, for `{config.x}` templates in the provider's URLs. */
   config: Record<string, string>;
   credential: RelayCredential;
-  /** One forced single-flight refresh (after a provider 401). Null when the account cannot be refreshed (then the 401 passes through). */
+  /**
+   * One forced single-flight refresh (after a provider 401). Null when there is no new credential to retry with (then
+   * the 401 passes through); throws `needs_reauthorization` (424) when the refresh finds the grant dead.
+   */
   forceRefresh(): Promise<RelayCredential | null>;
 }
 

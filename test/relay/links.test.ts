@@ -342,25 +342,32 @@ describe('pagination links through the relay', () => {
     for (const call of calls) assert.equal(call.headers.authorization, `Bearer ${ACCESS_TOKEN}`);
   }
 
-  test('API-key form: the links lead back to the relay, and following them with the same headers pages through', async () => {
-    const since = apiServer.requests.length;
-    const relayBase = `${pipes.config.publicUrl}/relay/acme-pages`;
-    const headers = relayHeaders(pipes.sandboxKey);
-    const { pages, seenLinks } = await followAll(`${relayBase}/items?per_page=2`, (url) =>
-      fetch(url, { headers }),
-    );
-    assert.deepEqual(pages, [1, 2, 3]);
-    assert.equal(
-      seenLinks[0],
-      `<${relayBase}/items?page=2&per_page=2>; rel="next", <${relayBase}/items?page=3&per_page=2>; rel="last", ` +
-        `<${relayBase}/items?page=1&per_page=2>; rel="first"`,
-    );
-    assertEveryCallCarriedTheToken(since);
-    for (const link of seenLinks) {
-      assert.ok(!link.includes(apiServer.url), 'no link leads straight to the provider');
-      assert.ok(!link.includes(pipes.sandboxKey) && !link.includes(ACCESS_TOKEN), 'no secret in a link');
-    }
-  });
+  // Naming the base URL's own origin in Pipes-Target-Origin changes nothing, links included.
+  for (const sameOriginTarget of [false, true]) {
+    const form = sameOriginTarget
+      ? "API-key form with Pipes-Target-Origin naming the base URL's own origin"
+      : 'API-key form';
+    test(`${form}: the links lead back to the relay, and following them with the same headers pages through`, async () => {
+      const since = apiServer.requests.length;
+      const relayBase = `${pipes.config.publicUrl}/relay/acme-pages`;
+      const headers: Record<string, string> = relayHeaders(pipes.sandboxKey);
+      if (sameOriginTarget) headers['pipes-target-origin'] = apiServer.url;
+      const { pages, seenLinks } = await followAll(`${relayBase}/items?per_page=2`, (url) =>
+        fetch(url, { headers }),
+      );
+      assert.deepEqual(pages, [1, 2, 3]);
+      assert.equal(
+        seenLinks[0],
+        `<${relayBase}/items?page=2&per_page=2>; rel="next", <${relayBase}/items?page=3&per_page=2>; rel="last", ` +
+          `<${relayBase}/items?page=1&per_page=2>; rel="first"`,
+      );
+      assertEveryCallCarriedTheToken(since);
+      for (const link of seenLinks) {
+        assert.ok(!link.includes(apiServer.url), 'no link leads straight to the provider');
+        assert.ok(!link.includes(pipes.sandboxKey) && !link.includes(ACCESS_TOKEN), 'no secret in a link');
+      }
+    });
+  }
 
   test('relay-token form: the links keep the token path, so a client with nothing but the URL pages through', async () => {
     const minted = await api(pipes, 'POST', '/relay/tokens', {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { FakeProvider } from '../helpers/fake-provider.ts';
-import { startTestPipes, type TestPipes } from '../helpers/pipes.ts';
+import { api, startTestPipes, type TestPipes } from '../helpers/pipes.ts';
 import { createFakeIntegration, importGrant } from '../tokens/setup.ts';
 import { relayHeaders } from './helpers.ts';
 
@@ -64,5 +64,34 @@ describe('relay 401 with the real token service', () => {
     assert.equal(provider.refreshCount(), 2);
     const [first, second] = provider.tokenRequests.filter((r) => r.grantType === 'refresh_token');
     assert.notEqual(second?.refreshToken, first?.refreshToken, 'the rotated refresh token was used');
+  });
+
+  test('a 401 whose refresh finds the grant revoked answers 424 needs_reauthorization at once', async () => {
+    // The user revokes the app at the provider: its refresh tokens and access tokens stop working.
+    for (const token of provider.issuedRefreshTokens()) {
+      await fetch(`${provider.url}/revoke`, { method: 'POST', body: new URLSearchParams({ token }) });
+    }
+    provider.accessTokens.clear();
+    clock.advance(30_000);
+    const refreshesBefore = provider.refreshCount();
+
+    const refused = await me();
+    assert.equal(refused.status, 424, await refused.clone().text());
+    assert.equal(refused.headers.get('pipes-error'), 'needs_reauthorization');
+    assert.equal(refused.headers.get('pipes-upstream'), null);
+    const body = (await refused.json()) as { error: { source: string; code: string } };
+    assert.equal(body.error.source, 'pipes');
+    assert.equal(provider.refreshCount(), refreshesBefore + 1, 'one refresh attempt');
+
+    // The connection is marked, and the next call is answered by Pipes without another refresh.
+    const account = await api(pipes, 'GET', '/user_management/users/user_1/connected_accounts/acme', {
+      key: pipes.sandboxKey,
+    });
+    assert.equal(account.status, 200, account.text);
+    assert.equal((account.json as { state: string }).state, 'needs_reauthorization');
+    const next = await me();
+    assert.equal(next.status, 424);
+    assert.equal(next.headers.get('pipes-error'), 'needs_reauthorization');
+    assert.equal(provider.refreshCount(), refreshesBefore + 1);
   });
 });

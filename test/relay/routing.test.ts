@@ -189,6 +189,41 @@ describe('relay routing and credential injection', () => {
     assert.equal(badSlug.headers.get('pipes-error'), 'invalid_relay_path');
   });
 
+  test("a selection must name the connection's owner, and the error says how, in both forms", async () => {
+    const before = provider.requests.length;
+    const key = { authorization: `Bearer ${pipes.sandboxKey}` };
+    // A connection id alone, or an organization alone, does not say whose connection it is.
+    for (const selection of [
+      { 'pipes-connected-account-id': 'acct_bearer-api' },
+      { 'pipes-organization-id': 'org_1' },
+    ]) {
+      const response = await fetch(`${pipes.url}/relay/bearer-api/x`, { headers: { ...key, ...selection } });
+      assert.equal(response.status, 400);
+      const { error } = await bodyOf(response);
+      assert.equal(error.code, 'invalid_selection');
+      assert.match(error.message, /Pipes-User-Id \(user_id when minting a relay token\)/);
+    }
+    const orgWithoutId = await fetch(`${pipes.url}/relay/bearer-api/x`, {
+      headers: { ...key, 'pipes-connection-owner': 'organization', 'pipes-user-id': 'user_1' },
+    });
+    assert.equal(orgWithoutId.status, 400);
+    assert.match((await bodyOf(orgWithoutId)).error.message, /needs Pipes-Organization-Id/);
+    // Minting checks the same rule before it looks anything up.
+    const minted = await fetch(`${pipes.url}/relay/tokens`, {
+      method: 'POST',
+      headers: { ...key, 'content-type': 'application/json' },
+      body: JSON.stringify({ provider: 'bearer-api', connected_account_id: 'acct_bearer-api' }),
+    });
+    assert.equal(minted.status, 400);
+    assert.equal((await bodyOf(minted)).error.code, 'invalid_selection');
+    // With the user, the same connection id is found.
+    const found = await relay('/relay/bearer-api/x', {
+      headers: { 'pipes-connected-account-id': 'acct_bearer-api' },
+    });
+    assert.equal(found.status, 200);
+    assert.equal(provider.requests.length, before + 1, 'only the complete selection reached the provider');
+  });
+
   test('the rest of the API still answers next to the relay', async () => {
     const health = await fetch(`${pipes.url}/health`);
     assert.equal(health.status, 200);

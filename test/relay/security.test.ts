@@ -449,11 +449,12 @@ describe('relay security (security test plan P1–P16)', () => {
 
   test("P16: one environment's key never reaches another environment's connection", async () => {
     const before = provider.requests.length;
-    // The production key asks for the sandbox account by id: not found, exactly like a missing one.
+    // The production key asks for the sandbox account by its user and id: not found, exactly like a missing one.
     const byId = await rawRequest(pipes.url, {
       path: '/relay/fake/x',
       headers: {
         authorization: `Bearer ${pipes.productionKey}`,
+        'pipes-user-id': 'user_1',
         'pipes-connected-account-id': 'acct_sandbox',
       },
     });
