@@ -110,10 +110,17 @@ async function resolveRelayConnection(
     credential: Object.freeze({ accountId: account.id, authMethod, value: outcome.value }),
     async forceRefresh() {
       if (authMethod === 'api_key') return null;
-      const fresh = await ctx.tokens.refresher.ensureFresh(account, {
-        kind: 'rejected',
-        staleVersion: account.token_version,
-      });
+      let fresh: Awaited<ReturnType<typeof ctx.tokens.refresher.ensureFresh>>;
+      try {
+        fresh = await ctx.tokens.refresher.ensureFresh(account, {
+          kind: 'rejected',
+          staleVersion: account.token_version,
+        });
+      } catch (error) {
+        // Disconnected while the call was with the provider: answered as a lookup would answer it now.
+        if (error instanceof PipesError && NOT_INSTALLED_CODES.has(error.code)) throw notInstalled(slug);
+        throw error;
+      }
       // The refresh found the grant dead (or another instance already had): the caller learns that now rather than
       // from the provider's 401, which says only that this one token was refused.
       if (fresh.kind === 'needs_reauthorization') throw needsReauthorization(slug);

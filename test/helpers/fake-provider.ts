@@ -38,6 +38,8 @@ export class FakeProvider {
   private readonly refreshTokens = new Map<string, RefreshRecord>();
   private readonly revokedFamilies = new Set<string>();
   readonly accessTokens = new Set<string>();
+  /** Runs before `/api/me` answers (and before it checks the token): something else happening meanwhile. */
+  beforeApiAnswer: (() => Promise<void>) | undefined;
   /**
    * When set, the next token requests answer with this status and body; `drop` processes nothing and destroys the
    * socket instead (an answer that never arrives).
@@ -178,6 +180,7 @@ export class FakeProvider {
     }
     if (req.url !== '/token') {
       if (req.url === '/api/me') {
+        await this.beforeApiAnswer?.();
         const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
         return this.accessTokens.has(token)
           ? json(200, { id: 'u1', login: 'ada' })

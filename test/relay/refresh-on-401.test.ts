@@ -66,6 +66,30 @@ describe('relay 401 with the real token service', () => {
     assert.notEqual(second?.refreshToken, first?.refreshToken, 'the rotated refresh token was used');
   });
 
+  test('a connection disconnected while its call was with the provider answers not_installed', async () => {
+    await importGrant(pipes, pipes.sandboxKey, provider, {
+      userId: 'user_gone',
+      expiresAt: new Date(clock.now() + 3_600_000),
+    });
+    clock.advance(30_000);
+    // The provider is slow to answer; meanwhile the application disconnects the account, and the answer is a 401.
+    provider.beforeApiAnswer = async () => {
+      provider.beforeApiAnswer = undefined;
+      const deleted = await api(pipes, 'DELETE', '/user_management/users/user_gone/connected_accounts/acme', {
+        key: pipes.sandboxKey,
+      });
+      assert.equal(deleted.status, 204, deleted.text);
+      provider.accessTokens.clear();
+    };
+    const refreshesBefore = provider.refreshCount();
+    const gone = await fetch(`${pipes.url}/relay/acme/me`, {
+      headers: { ...relayHeaders(pipes.sandboxKey), 'pipes-user-id': 'user_gone' },
+    });
+    assert.equal(gone.status, 404, await gone.clone().text());
+    assert.equal(gone.headers.get('pipes-error'), 'not_installed');
+    assert.equal(provider.refreshCount(), refreshesBefore, 'no refresh for a connection that is gone');
+  });
+
   test('a 401 whose refresh finds the grant revoked answers 424 needs_reauthorization at once', async () => {
     // The user revokes the app at the provider: its refresh tokens and access tokens stop working.
     for (const token of provider.issuedRefreshTokens()) {
