@@ -80,14 +80,7 @@ async function resolveRelayConnection(
       { reads },
     );
   } catch (error) {
-    if (error instanceof PipesError && NOT_INSTALLED_CODES.has(error.code)) throw notInstalled(slug);
-    if (
-      error instanceof PipesError &&
-      (error.code === 'user_id_required' || error.code === 'organization_id_required')
-    ) {
-      throw new PipesError('invalid_selection', error.message, { status: 400 });
-    }
-    throw error;
+    throw inRelayTerms(error, slug);
   }
   if (!outcome.active) {
     if (outcome.error === 'not_installed') throw notInstalled(slug);
@@ -118,8 +111,7 @@ async function resolveRelayConnection(
         });
       } catch (error) {
         // Disconnected while the call was with the provider: answered as a lookup would answer it now.
-        if (error instanceof PipesError && NOT_INSTALLED_CODES.has(error.code)) throw notInstalled(slug);
-        throw error;
+        throw inRelayTerms(error, slug);
       }
       // The refresh found the grant dead (or another instance already had): the caller learns that now rather than
       // from the provider's 401, which says only that this one token was refused.
@@ -130,6 +122,16 @@ async function resolveRelayConnection(
     },
   });
   return { connection, freshUntil: outcome.freshUntil };
+}
+
+/** A token-service error as the relay answers it: "nothing to relay to" is `not_installed` for the caller. */
+function inRelayTerms(error: unknown, slug: string): unknown {
+  if (!(error instanceof PipesError)) return error;
+  if (NOT_INSTALLED_CODES.has(error.code)) return notInstalled(slug);
+  if (error.code === 'user_id_required' || error.code === 'organization_id_required') {
+    return new PipesError('invalid_selection', error.message, { status: 400 });
+  }
+  return error;
 }
 
 function needsReauthorization(slug: string): PipesError {

@@ -1,4 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { PipesError } from '../errors.ts';
+import { ownerFromRequest } from '../tokens/owner.ts';
 import { relayErrors } from './errors.ts';
 import type { RelaySelection } from './types.ts';
 
@@ -113,22 +115,32 @@ export function checkSelection(input: {
     }
     selection.connectionOwner = input.connectionOwner;
   }
-  // The token service's owner rule (src/tokens/owner.ts), checked here so that the error names the relay's fields.
-  if (selection.connectionOwner === 'organization') {
-    if (selection.organizationId === undefined) {
-      throw relayErrors.invalidSelection(
-        "An organization's connection needs Pipes-Organization-Id (organization_id when minting a relay token).",
-      );
-    }
-  } else if (selection.userId === undefined) {
-    throw relayErrors.invalidSelection(
-      'Say whose connection to use: send Pipes-User-Id (user_id when minting a relay token), with ' +
-        "Pipes-Organization-Id for the user's connection within an organization and Pipes-Connected-Account-Id to " +
-        "pick one of several; for an organization's shared connection, send Pipes-Connection-Owner: organization " +
-        'and Pipes-Organization-Id.',
-    );
+  // The token service's owner rule, checked before any lookup so that the error names the relay's fields.
+  try {
+    ownerFromRequest({
+      userId: selection.userId,
+      organizationId: selection.organizationId,
+      connectionOwner: selection.connectionOwner,
+    });
+  } catch (error) {
+    if (error instanceof PipesError) throw ownerRuleError(error.code);
+    throw error;
   }
   return selection;
+}
+
+function ownerRuleError(code: string): PipesError {
+  if (code === 'organization_id_required') {
+    return relayErrors.invalidSelection(
+      "An organization's connection needs Pipes-Organization-Id (organization_id when minting a relay token).",
+    );
+  }
+  return relayErrors.invalidSelection(
+    'Say whose connection to use: send Pipes-User-Id (user_id when minting a relay token), with ' +
+      "Pipes-Organization-Id for the user's connection within an organization and Pipes-Connected-Account-Id to " +
+      "pick one of several; for an organization's shared connection, send Pipes-Connection-Owner: organization " +
+      'and Pipes-Organization-Id.',
+  );
 }
 
 /** The selection headers of an API-key relay call. */

@@ -104,8 +104,18 @@ export class TargetBuilder {
    */
   leavesBase(provider: ProviderEntry, config: Record<string, string>, targetOrigin: string): boolean {
     const resolved = this.#resolved(provider, config);
+    return this.#allowedOrigin(resolved, provider, config, targetOrigin) !== resolved.baseOrigin;
+  }
+
+  /** The target origin, normalised, once it is known to be one of the provider's (400 `blocked_destination` if not). */
+  #allowedOrigin(
+    resolved: ResolvedBase,
+    provider: ProviderEntry,
+    config: Record<string, string>,
+    targetOrigin: string,
+  ): string {
     resolved.allowed ??= resolveAllowedOrigins(provider, config, resolved.base);
-    return assertOriginAllowed(targetOrigin, resolved.allowed).origin !== resolved.baseOrigin;
+    return assertOriginAllowed(targetOrigin, resolved.allowed).origin;
   }
 
   build(input: BuildTargetInput): RelayTarget {
@@ -113,8 +123,7 @@ export class TargetBuilder {
     const resolved = this.#resolved(provider, config);
     let base = resolved.base;
     if (input.targetOrigin !== undefined) {
-      resolved.allowed ??= resolveAllowedOrigins(provider, config, resolved.base);
-      const origin = assertOriginAllowed(input.targetOrigin, resolved.allowed).origin;
+      const origin = this.#allowedOrigin(resolved, provider, config, input.targetOrigin);
       // A target origin is for the provider's other hosts (Dropbox's content host). Naming the base URL's own origin
       // must not lift its path: `/v3/company/{realm}` would otherwise reach every other company's path.
       if (origin !== resolved.baseOrigin) base = origin;
