@@ -56,6 +56,11 @@ export function fixFor(code: string | null | undefined, context: FixContext = {}
       return reauthorize(context, `${name} no longer accepts this connection's refresh token.`);
     case 'token_expired':
       return reauthorize(context, `The access token expired and ${name} gave no refresh token to renew it.`);
+    case 'token_revoked':
+      return reauthorize(
+        context,
+        `${name} refused this connection's token, its identity endpoint too, and there is no refresh token to renew it: the user revoked access.`,
+      );
     case 'imported_without_tokens':
       return reauthorize(context, 'The connection was imported without usable tokens.');
     case 'set_by_api':

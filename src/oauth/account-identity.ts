@@ -32,28 +32,7 @@ export async function readAccountIdentity(
   }
   if (account.url === undefined) return NO_IDENTITY;
   try {
-    const template = account.url.startsWith('/') ? input.provider.api.base_url + account.url : account.url;
-    const url = new URL(resolveTemplate(template, input.config, input.provider.connect_config));
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      'user-agent': 'Pipes',
-      ...input.provider.api.extra_headers,
-    };
-    const token = input.tokens.accessToken;
-    if (account.auth_format !== undefined)
-      headers.authorization = account.auth_format.replace('{access_token}', token);
-    else applyApiAuth(input.provider, headers, url, token);
-    let body: string | undefined;
-    if (account.method === 'POST') {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(account.body ?? {});
-    }
-    const response = await ctx.providerHttp.fetch(url.href, {
-      method: account.method,
-      headers,
-      ...(body !== undefined ? { body } : {}),
-      signal: AbortSignal.timeout(TOKEN_ENDPOINT_TIMEOUT_MS),
-    });
+    const response = await callIdentityEndpoint(ctx, input.provider, input.config, input.tokens.accessToken);
     const text = await response.text();
     if (!response.ok) {
       ctx.log.warn(
@@ -73,6 +52,63 @@ export async function readAccountIdentity(
     ctx.log.warn({ provider: input.provider.slug, reason }, 'account identity could not be read');
     return NO_IDENTITY;
   }
+}
+
+/**
+ * What the provider's identity endpoint says of an access token: `refused` for a 401 (the token is dead),
+ * `accepted` for a 2xx, `unknown` for anything else (a 403, a 5xx, a timeout, no identity endpoint). Used to confirm
+ * that a token a provider refused, and that nothing can renew, was revoked (src/tokens/revoked-grant.ts).
+ */
+export async function probeAccountIdentity(
+  ctx: OAuthDeps & { log: Logger },
+  input: { provider: ProviderEntry; config: Readonly<Record<string, string>>; accessToken: string },
+): Promise<'accepted' | 'refused' | 'unknown'> {
+  const account = input.provider.account;
+  if (account?.source !== 'userinfo' || account.url === undefined) return 'unknown';
+  try {
+    const response = await callIdentityEndpoint(ctx, input.provider, input.config, input.accessToken);
+    await response.body?.cancel();
+    if (response.status === 401) return 'refused';
+    return response.ok ? 'accepted' : 'unknown';
+  } catch (error) {
+    ctx.log.warn(
+      { provider: input.provider.slug, reason: describeNetworkFailure(error).description },
+      'account identity probe failed',
+    );
+    return 'unknown';
+  }
+}
+
+/** One call to the `userinfo` identity endpoint with `token`, sent the way the provider's `account` block says. */
+function callIdentityEndpoint(
+  ctx: OAuthDeps,
+  provider: ProviderEntry,
+  config: Readonly<Record<string, string>>,
+  token: string,
+): Promise<Response> {
+  const account = provider.account;
+  if (account?.url === undefined) throw new Error('The provider has no identity endpoint.');
+  const template = account.url.startsWith('/') ? provider.api.base_url + account.url : account.url;
+  const url = new URL(resolveTemplate(template, config, provider.connect_config));
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    'user-agent': 'Pipes',
+    ...provider.api.extra_headers,
+  };
+  if (account.auth_format !== undefined)
+    headers.authorization = account.auth_format.replace('{access_token}', token);
+  else applyApiAuth(provider, headers, url, token);
+  let body: string | undefined;
+  if (account.method === 'POST') {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(account.body ?? {});
+  }
+  return ctx.providerHttp.fetch(url.href, {
+    method: account.method,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+    signal: AbortSignal.timeout(TOKEN_ENDPOINT_TIMEOUT_MS),
+  });
 }
 
 /** Sends the token the way the provider's API expects it (bearer, custom header, basic or query). */

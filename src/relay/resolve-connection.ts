@@ -5,6 +5,7 @@ import { type Environment, findEnvironmentById } from '../store/environments.ts'
 import type { StampedReads } from '../store/stamped-cache.ts';
 import { StampedMemo } from '../store/stamped-memo.ts';
 import { parseJsonObject } from '../tokens/present-account.ts';
+import type { FreshAccount } from '../tokens/refresh/single-flight.ts';
 import { vendCredential } from '../tokens/vend.ts';
 import type { RelayConnection, RelaySelection } from './types.ts';
 
@@ -103,21 +104,27 @@ async function resolveRelayConnection(
     credential: Object.freeze({ accountId: account.id, authMethod, value: outcome.value }),
     async forceRefresh() {
       if (authMethod === 'api_key') return null;
-      let fresh: Awaited<ReturnType<typeof ctx.tokens.refresher.ensureFresh>>;
+      let fresh: FreshAccount | null;
       try {
         fresh = await ctx.tokens.refresher.ensureFresh(account, {
           kind: 'rejected',
           staleVersion: account.token_version,
         });
+        // Nothing new to retry with: a token nothing can renew, or one obtained moments ago. For a token nothing
+        // can renew, the provider's identity endpoint tells a revoked grant from a 401 about this call alone (null:
+        // not confirmed, and the provider's 401 goes through).
+        if (fresh.kind === 'fresh' && fresh.accessToken === outcome.value) {
+          fresh = await ctx.tokens.revocations.confirm(fresh.row, provider, config, outcome.value);
+        }
       } catch (error) {
         // Disconnected while the call was with the provider: answered as a lookup would answer it now.
         throw inRelayTerms(error, slug);
       }
       // The refresh found the grant dead (or another instance already had): the caller learns that now rather than
       // from the provider's 401, which says only that this one token was refused.
-      if (fresh.kind === 'needs_reauthorization') throw needsReauthorization(slug);
-      // Nothing new to retry with (a non-expiring token, or a token obtained moments ago): let the 401 through.
-      if (fresh.accessToken === outcome.value) return null;
+      if (fresh?.kind === 'needs_reauthorization') throw needsReauthorization(slug);
+      // A refreshed token, or the new one of a connection reconnected meanwhile: the call is tried again with it.
+      if (fresh === null || fresh.accessToken === outcome.value) return null;
       return { accountId: account.id, authMethod, value: fresh.accessToken };
     },
   });

@@ -178,7 +178,29 @@ export class SingleFlightRefresher {
    * event, once: a compare-and-set on the version the caller read, like an `invalid_grant`.
    */
   private async markExpired(row: ConnectedAccountTable, reason: RefreshReason): Promise<FreshAccount> {
-    const marked = await this.markNeedsReauthorization(row, 'token_expired', null, {});
+    return this.markDead(row, 'token_expired', reason);
+  }
+
+  /**
+   * A token nothing can renew, which the provider has refused and whose identity endpoint refused too
+   * (src/tokens/revoked-grant.ts): the user revoked the grant. Marked like an expired one, with reason
+   * `token_revoked`; a connection whose tokens changed meanwhile (reconnected) is served as it now is.
+   */
+  async markRevoked(row: ConnectedAccountTable): Promise<FreshAccount> {
+    return this.markDead(row, 'token_revoked', { kind: 'expiry' });
+  }
+
+  /** Whether anything can renew this connection's token: a refresh token, or a client-credentials grant. */
+  canRenew(row: ConnectedAccountTable): boolean {
+    return canRenew(row);
+  }
+
+  private async markDead(
+    row: ConnectedAccountTable,
+    why: 'token_expired' | 'token_revoked',
+    reason: RefreshReason,
+  ): Promise<FreshAccount> {
+    const marked = await this.markNeedsReauthorization(row, why, null, {});
     if (marked) return { kind: 'needs_reauthorization', row: marked };
     // Changed meanwhile (new tokens, marked by another caller, deleted): decide again on the row as it now is.
     const current = await this.readRow(row.id);
