@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Agent, request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { INVALID_API_KEY_MESSAGE } from '../../src/api/middleware/authenticate.ts';
+import { ManualClock } from '../../src/lib/clock.ts';
 import { FakeProvider } from '../helpers/fake-provider.ts';
 import { api, startTestPipes, type TestPipes } from '../helpers/pipes.ts';
 import { createFakeIntegration, importGrant } from '../tokens/setup.ts';
@@ -21,6 +22,9 @@ describe('token vending keeps the API conventions on its raw listener', () => {
     provider = await new FakeProvider({ rotation: 'none' }).start();
     pipes = await startTestPipes({
       env: { PIPES_MAX_BODY_BYTES: '2048', PIPES_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT) },
+      // Time stands still: the per-key allowance refills with time (one call every 1.5 s here), and the rate-limit
+      // test counts on it not refilling between its last calls, however slow the machine.
+      clock: new ManualClock(Date.now()),
     });
     await createFakeIntegration(pipes, pipes.sandboxKey, provider);
     const { grant } = await importGrant(pipes, pipes.sandboxKey, provider, {

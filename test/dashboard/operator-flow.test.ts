@@ -86,6 +86,7 @@ describe('operator dashboard in Chromium', () => {
     assert.deepEqual(names, ['Pipes Sandbox']);
     await page.getByLabel('Search').fill('crm');
     await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/q=crm/);
     const crm = await page.locator('table a').allInnerTexts();
     assert.ok(crm.includes('HubSpot') && crm.includes('Salesforce'), crm.join(', '));
     assert.ok(!crm.includes('Pipes Sandbox'));
@@ -307,6 +308,15 @@ describe('operator dashboard in Chromium', () => {
     for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(received.length, 1);
     assert.equal(JSON.parse(received[0]!).event, 'pipes.connected_account.connected');
+    // The receiver has the event; the worker records the delivery once it has read the answer.
+    const delivered = () =>
+      pipes.server.ctx.store.db
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('status', '=', 'delivered')
+        .executeTakeFirst();
+    for (let i = 0; i < 100 && (await delivered()) === undefined; i++)
+      await new Promise((r) => setTimeout(r, 100));
     await page.goto(dashboard('/webhooks'));
     await page.locator('tbody a').first().click();
     const detail = await text(page.locator('main'));

@@ -15,9 +15,17 @@ export async function reservePort(): Promise<number> {
  * (connect links, redirect URIs, the sandbox issuer) are reachable by a test browser.
  */
 export async function startPublicTestPipes(options: TestPipesOptions = {}): Promise<TestPipes> {
-  const port = await reservePort();
-  return startTestPipes({
-    ...options,
-    env: { PORT: String(port), PIPES_PUBLIC_URL: `http://127.0.0.1:${port}`, ...options.env },
-  });
+  // The port is free when read and bound a moment later: another process on a shared machine may take it between
+  // the two, so a taken port means trying another.
+  for (let attempt = 1; ; attempt++) {
+    const port = await reservePort();
+    try {
+      return await startTestPipes({
+        ...options,
+        env: { PORT: String(port), PIPES_PUBLIC_URL: `http://127.0.0.1:${port}`, ...options.env },
+      });
+    } catch (error) {
+      if (attempt >= 5 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    }
+  }
 }

@@ -38,7 +38,7 @@ export async function eventsNamed(pipes: HasCtx, name: string) {
 }
 
 /** Polls (with short sleeps, a bounded number of times) until `check` holds; never a timing assertion. */
-export async function eventually(check: () => boolean | Promise<boolean>, what: string, tries = 500) {
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, tries = 3000) {
   for (let i = 0; i < tries; i++) {
     if (await check()) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
