@@ -59,7 +59,7 @@ export function fixFor(code: string | null | undefined, context: FixContext = {}
     case 'token_revoked':
       return reauthorize(
         context,
-        `${name} refused this connection's token, its identity endpoint too, and there is no refresh token to renew it: the user revoked access.`,
+        `${name} refused this connection's token, its identity endpoint too, and there is no refresh token to renew it: the user revoked access, or the token expired early.`,
       );
     case 'imported_without_tokens':
       return reauthorize(context, 'The connection was imported without usable tokens.');

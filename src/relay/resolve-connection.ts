@@ -114,7 +114,9 @@ async function resolveRelayConnection(
         // can renew, the provider's identity endpoint tells a revoked grant from a 401 about this call alone (null:
         // not confirmed, and the provider's 401 goes through).
         if (fresh.kind === 'fresh' && fresh.accessToken === outcome.value) {
-          fresh = await ctx.tokens.revocations.confirm(fresh.row, provider, config, outcome.value);
+          // The account's own config, as the connect flow's identity call had it (`config` here has metadata too).
+          const connectConfig = parseJsonObject(account.config);
+          fresh = await ctx.tokens.revocations.confirm(fresh.row, provider, connectConfig, outcome.value);
         }
       } catch (error) {
         // Disconnected while the call was with the provider: answered as a lookup would answer it now.

@@ -15,14 +15,16 @@ import type { FreshAccount, SingleFlightRefresher } from './refresh/single-fligh
  * shown to the provider's identity endpoint (the catalog's `account` block), which accepted it at connect time:
  * only a 401 there too marks the connection `needs_reauthorization` (reason `token_revoked`, with its event).
  *
- * Asked only for connections whose identity was read at connect time (`account_identifier` set): an endpoint that
- * never accepted the token (a scope it lacks, an import) proves nothing by refusing it now. One probe at a time per
- * connection, shared by concurrent callers; after a probe that did not confirm the revocation, none for a minute,
- * so a provider that keeps answering 401 to some call costs one identity call a minute, not one per relayed call.
+ * Asked only for tokens whose identity was read with that very token: obtained by Pipes' own connect flow
+ * (`token_issued_at` set; tokens put through the API or imported have none) with the identity read then
+ * (`account_identifier` set). An endpoint that never accepted the token (a scope it lacks) proves nothing by
+ * refusing it now. The identity call gets the connection's own config, as at connect time. One probe at a time per
+ * token, shared by concurrent callers; after a probe that did not confirm the revocation, none for that token for a
+ * minute, so a provider that keeps answering 401 to some call costs one identity call a minute, not one per call.
  */
 export class RevokedGrantCheck {
   static readonly QUIET_MS = 60_000;
-  /** Connections remembered as recently probed; past it the memory starts over (worst case: one more probe each). */
+  /** Tokens remembered as recently probed; past it the oldest are forgotten (worst case: one more probe each). */
   static readonly LIMIT = 10_000;
 
   readonly #inFlight = new Map<string, Promise<FreshAccount | null>>();
@@ -46,13 +48,15 @@ export class RevokedGrantCheck {
     accessToken: string,
   ): Promise<FreshAccount | null> {
     if (!this.#eligible(row, provider)) return null;
-    const running = this.#inFlight.get(row.id);
+    // Per token, not per connection: a reconnected connection's new token is judged on its own.
+    const key = `${row.id}:${row.generation}:${row.token_version}`;
+    const running = this.#inFlight.get(key);
     if (running !== undefined) return running;
-    if ((this.#quietUntil.get(row.id) ?? 0) > this.ctx.clock.now()) return null;
-    const probe = this.#probe(row, provider, config, accessToken).finally(() =>
-      this.#inFlight.delete(row.id),
+    if ((this.#quietUntil.get(key) ?? 0) > this.ctx.clock.now()) return null;
+    const probe = this.#probe(key, row, provider, config, accessToken).finally(() =>
+      this.#inFlight.delete(key),
     );
-    this.#inFlight.set(row.id, probe);
+    this.#inFlight.set(key, probe);
     return probe;
   }
 
@@ -61,24 +65,27 @@ export class RevokedGrantCheck {
       row.state === 'connected' &&
       row.auth_method === 'oauth' &&
       !this.refresher.canRenew(row) &&
+      row.token_issued_at !== null &&
       row.account_identifier !== null &&
       provider.account?.source === 'userinfo'
     );
   }
 
   async #probe(
+    key: string,
     row: ConnectedAccountTable,
     provider: ProviderEntry,
     config: Readonly<Record<string, string>>,
     accessToken: string,
   ): Promise<FreshAccount | null> {
     const verdict = await probeAccountIdentity(this.ctx, { provider, config, accessToken });
-    if (verdict === 'refused') {
-      this.#quietUntil.delete(row.id);
-      return this.refresher.markRevoked(row);
-    }
-    if (this.#quietUntil.size >= RevokedGrantCheck.LIMIT) this.#quietUntil.clear();
-    this.#quietUntil.set(row.id, this.ctx.clock.now() + RevokedGrantCheck.QUIET_MS);
+    this.#quietUntil.delete(key);
+    if (verdict === 'refused') return this.refresher.markRevoked(row);
+    // A Map keeps insertion order: the first key is the one probed longest ago.
+    const oldest = this.#quietUntil.keys().next();
+    if (this.#quietUntil.size >= RevokedGrantCheck.LIMIT && oldest.done !== true)
+      this.#quietUntil.delete(oldest.value);
+    this.#quietUntil.set(key, this.ctx.clock.now() + RevokedGrantCheck.QUIET_MS);
     return null;
   }
 }

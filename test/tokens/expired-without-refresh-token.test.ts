@@ -146,26 +146,38 @@ describe('a connection nothing can renew', () => {
     assert.equal((await relayUser()).status, 424);
   });
 
-  test('an identity endpoint that accepts the token, or cannot tell, leaves the connection alone, asked once a minute', async () => {
-    const connected = await connect('user_alive', 'alan');
+  /** A revocation check of its own, and the sandbox provider with its identity endpoint moved to the stand-in. */
+  function checkWithStandIn() {
     const ctx = pipes.server.ctx;
-    const check = new RevokedGrantCheck(ctx, ctx.tokens.refresher);
     const sandbox = ctx.catalog.get('sandbox');
     assert.ok(sandbox?.account !== undefined);
-    const provider = {
-      ...sandbox,
-      account: { ...sandbox.account, url: `http://127.0.0.1:${(identity.address() as AddressInfo).port}/me` },
+    return {
+      check: new RevokedGrantCheck(ctx, ctx.tokens.refresher),
+      provider: {
+        ...sandbox,
+        account: {
+          ...sandbox.account,
+          url: `http://127.0.0.1:${(identity.address() as AddressInfo).port}/me`,
+        },
+      },
     };
-    const token = (await getToken(pipes, pipes.sandboxKey, 'user_alive', 'sandbox')).json
+  }
+
+  test('an identity endpoint that accepts the token, or cannot tell, leaves the connection alone, asked once a minute', async () => {
+    const connected = await connect('user_alive', 'alan');
+    const { check, provider } = checkWithStandIn();
+    const token = (await getToken(pipes, pipes.sandboxKey, 'user_alive', 'sandbox')).json.access_token
       .access_token as string;
     const eventsBefore = (await eventsNamed(pipes, 'pipes.connected_account.reauthorization_needed')).length;
 
-    // Not asked for connections the check cannot judge: a refresh token renews them, or no identity was read.
+    // Not asked for connections the check cannot judge: a refresh token renews them, no identity was read, or the
+    // token did not come from Pipes' connect flow (imported or put through the API: no token_issued_at).
     assert.equal(
       await check.confirm({ ...connected, refresh_token: Buffer.from('sealed') }, provider, {}, token),
       null,
     );
     assert.equal(await check.confirm({ ...connected, account_identifier: null }, provider, {}, token), null);
+    assert.equal(await check.confirm({ ...connected, token_issued_at: null }, provider, {}, token), null);
     assert.equal(endpoint.authorizations.length, 0);
 
     // Accepted: the 401 was about that call alone. The token went as the provider's API takes it.
@@ -198,5 +210,30 @@ describe('a connection nothing can renew', () => {
     assert.equal(row.reauthorization_reason, 'token_revoked');
     const eventsAfter = await eventsNamed(pipes, 'pipes.connected_account.reauthorization_needed');
     assert.equal(eventsAfter.length, eventsBefore + 1);
+  });
+
+  test('a connection reconnected while its old token was checked is served with its new token, not marked', async () => {
+    const first = await connect('user_again', 'alan');
+    const { check, provider } = checkWithStandIn();
+    const oldToken = (await getToken(pipes, pipes.sandboxKey, 'user_again', 'sandbox')).json.access_token
+      .access_token as string;
+    const again = await connect('user_again', 'alan');
+    assert.equal(again.id, first.id);
+    const newToken = (await getToken(pipes, pipes.sandboxKey, 'user_again', 'sandbox')).json.access_token
+      .access_token as string;
+    assert.notEqual(newToken, oldToken);
+    const eventsBefore = (await eventsNamed(pipes, 'pipes.connected_account.reauthorization_needed')).length;
+
+    // The old token, refused everywhere, as a relayed call that started before the reconnect still holds it.
+    endpoint.status = 401;
+    endpoint.delayMs = 0;
+    const verdict = await check.confirm(first, provider, {}, oldToken);
+    assert.equal(verdict?.kind, 'fresh');
+    assert.equal(verdict?.kind === 'fresh' ? verdict.accessToken : null, newToken);
+    assert.equal((await accountRow(pipes, first.id)).state, 'connected');
+    assert.equal(
+      (await eventsNamed(pipes, 'pipes.connected_account.reauthorization_needed')).length,
+      eventsBefore,
+    );
   });
 });
