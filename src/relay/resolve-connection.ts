@@ -90,7 +90,10 @@ async function resolveRelayConnection(
   const { account, integration } = outcome;
   const provider = resolveIntegrationProvider(ctx, integration);
   const metadata = parseJsonObject(account.metadata);
-  const config: Record<string, string> = { ...parseJsonObject(account.config) };
+  // The account's own config is what the connect flow's identity call had (the revocation check sends it again);
+  // the relay's `config` adds the metadata-derived values.
+  const connectConfig = Object.freeze(parseJsonObject(account.config));
+  const config: Record<string, string> = { ...connectConfig };
   for (const [field, path] of Object.entries(provider.metadata_to_config)) {
     const value = metadata[path];
     if (value !== undefined) config[field] = value;
@@ -114,8 +117,6 @@ async function resolveRelayConnection(
         // can renew, the provider's identity endpoint tells a revoked grant from a 401 about this call alone (null:
         // not confirmed, and the provider's 401 goes through).
         if (fresh.kind === 'fresh' && fresh.accessToken === outcome.value) {
-          // The account's own config, as the connect flow's identity call had it (`config` here has metadata too).
-          const connectConfig = parseJsonObject(account.config);
           fresh = await ctx.tokens.revocations.confirm(fresh.row, provider, connectConfig, outcome.value);
         }
       } catch (error) {

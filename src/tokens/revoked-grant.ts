@@ -11,9 +11,9 @@ import type { FreshAccount, SingleFlightRefresher } from './refresh/single-fligh
  * A token with no refresh token (GitHub OAuth apps, Shopify, Intercom, Mailchimp, Google without offline access)
  * has nothing to try, and a single 401 does not prove the user revoked it: some providers answer 401 for a missing
  * scope or a wrong instance, and marking a good connection broken would send its user through the connect flow for
- * nothing. So the token is
- * shown to the provider's identity endpoint (the catalog's `account` block), which accepted it at connect time:
- * only a 401 there too marks the connection `needs_reauthorization` (reason `token_revoked`, with its event).
+ * nothing. So the token is shown to the provider's identity endpoint (the catalog's `account` block), which accepted
+ * it at connect time: only a 401 there too marks the connection `needs_reauthorization` (reason `token_revoked`,
+ * with its event).
  *
  * Asked only for tokens whose identity was read with that very token: obtained by Pipes' own connect flow
  * (`token_issued_at` set; tokens put through the API or imported have none) with the identity read then
@@ -79,12 +79,14 @@ export class RevokedGrantCheck {
     accessToken: string,
   ): Promise<FreshAccount | null> {
     const verdict = await probeAccountIdentity(this.ctx, { provider, config, accessToken });
+    // Deleted first so that a key set again goes to the end: a Map keeps insertion order, and its first key is then
+    // the one probed longest ago, the one forgotten when the memory is full.
     this.#quietUntil.delete(key);
     if (verdict === 'refused') return this.refresher.markRevoked(row);
-    // A Map keeps insertion order: the first key is the one probed longest ago.
-    const oldest = this.#quietUntil.keys().next();
-    if (this.#quietUntil.size >= RevokedGrantCheck.LIMIT && oldest.done !== true)
-      this.#quietUntil.delete(oldest.value);
+    if (this.#quietUntil.size >= RevokedGrantCheck.LIMIT) {
+      const oldest = this.#quietUntil.keys().next();
+      if (oldest.done !== true) this.#quietUntil.delete(oldest.value);
+    }
     this.#quietUntil.set(key, this.ctx.clock.now() + RevokedGrantCheck.QUIET_MS);
     return null;
   }

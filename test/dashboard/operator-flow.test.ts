@@ -5,6 +5,7 @@ import { api, type TestPipes } from '../helpers/pipes.ts';
 import { startPublicTestPipes } from '../helpers/public-pipes.ts';
 import { Browser } from '../oauth/browser.ts';
 import { confirm, deliver, RETURN_TO, returnedTo, sandboxConsent, sdkFor } from '../oauth/flow-helpers.ts';
+import { eventually } from '../tokens/harness.ts';
 import {
   DashboardClient,
   launchChromium,
@@ -309,14 +310,13 @@ describe('operator dashboard in Chromium', () => {
     assert.equal(received.length, 1);
     assert.equal(JSON.parse(received[0]!).event, 'pipes.connected_account.connected');
     // The receiver has the event; the worker records the delivery once it has read the answer.
-    const delivered = () =>
-      pipes.server.ctx.store.db
+    const delivered = async () =>
+      (await pipes.server.ctx.store.db
         .selectFrom('webhook_deliveries')
         .select('id')
         .where('status', '=', 'delivered')
-        .executeTakeFirst();
-    for (let i = 0; i < 100 && (await delivered()) === undefined; i++)
-      await new Promise((r) => setTimeout(r, 100));
+        .executeTakeFirst()) !== undefined;
+    await eventually(delivered, 'the delivery to be recorded as delivered', 1000);
     await page.goto(dashboard('/webhooks'));
     await page.locator('tbody a').first().click();
     const detail = await text(page.locator('main'));
